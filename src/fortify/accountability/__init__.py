@@ -1,0 +1,1 @@
+"""Accountability: hash-chained audit log, operators and roles, purpose policy, retention."""

@@ -1,0 +1,167 @@
+"""Append-only, hash-chained audit log.
+
+Each entry stores ``prev_hash`` (the hash of the entry before it) and
+``hash = sha256(prev_hash | seq | ts | actor | action | target | details)``.
+Editing, deleting or reordering any entry breaks the chain from that entry on;
+:func:`verify` names the first bad one. Appends take the head row's write lock
+first (``UPDATE audit_head``), so concurrent writers serialise on SQLite and
+PostgreSQL alike, and an entry commits in the same transaction as the change
+it records. An anchor file outside the database (head seq + hash) also catches
+truncation of the newest entries.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from fortify.store.tables import AuditEvent, AuditHead
+
+log = logging.getLogger(__name__)
+
+GENESIS = "0" * 64
+
+
+def canonical_json(data: Any) -> str:
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def entry_hash(
+    prev_hash: str, seq: int, ts: str, actor: str, action: str, target: str, details: str
+) -> str:
+    payload = "\x1f".join([prev_hash, str(seq), ts, actor, action, target, details])
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def lock_head(session: Session) -> None:
+    """Take the chain head's write lock for the rest of the transaction.
+
+    Every mutating transaction calls this first, so change-log sequence numbers
+    and audit entries commit in one global order (PostgreSQL sequences alone
+    could commit out of order).
+    """
+    session.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=AuditHead.seq))
+
+
+def append(
+    session: Session,
+    *,
+    actor: str,
+    action: str,
+    target: str = "",
+    details: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """Add one entry inside the caller's transaction and return it."""
+    session.flush()
+    session.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=AuditHead.seq + 1))
+    head = session.execute(
+        select(AuditHead).where(AuditHead.id == 1).execution_options(populate_existing=True)
+    ).scalar_one()
+    ts = datetime.now(UTC).isoformat(timespec="microseconds")
+    body = canonical_json(details or {})
+    h = entry_hash(head.hash, head.seq, ts, actor, action, target, body)
+    event = AuditEvent(
+        seq=head.seq,
+        ts=ts,
+        actor=actor,
+        action=action,
+        target=target,
+        details=body,
+        prev_hash=head.hash,
+        hash=h,
+    )
+    session.add(event)
+    head.hash = h
+    session.flush()
+    return event
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    ok: bool
+    entries: int
+    head_seq: int
+    head_hash: str
+    first_bad_seq: int | None = None
+    reason: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "entries": self.entries,
+            "head_seq": self.head_seq,
+            "head_hash": self.head_hash,
+            "first_bad_seq": self.first_bad_seq,
+            "reason": self.reason,
+        }
+
+
+def verify(session: Session, anchor: tuple[int, str] | None = None) -> VerifyReport:
+    """Walk the whole chain; stop at the first entry that does not hold."""
+    prev = GENESIS
+    expected = 1
+    n = 0
+    rows = session.execute(select(AuditEvent).order_by(AuditEvent.seq)).scalars()
+    anchor_seen = anchor is None or anchor[0] == 0
+    for ev in rows.yield_per(2000):
+        n += 1
+
+        def bad(reason: str, seq: int) -> VerifyReport:
+            return VerifyReport(False, n, seq, prev, first_bad_seq=seq, reason=reason)
+
+        if ev.seq != expected:
+            return bad(f"entry {expected} is missing (next entry is {ev.seq})", expected)
+        if ev.prev_hash != prev:
+            return bad(f"entry {ev.seq} does not follow entry {ev.seq - 1} (reordered?)", ev.seq)
+        h = entry_hash(prev, ev.seq, ev.ts, ev.actor, ev.action, ev.target, ev.details)
+        if h != ev.hash:
+            return bad(f"entry {ev.seq} was altered (hash mismatch)", ev.seq)
+        if anchor is not None and ev.seq == anchor[0]:
+            if ev.hash != anchor[1]:
+                return bad(f"entry {ev.seq} differs from the anchor", ev.seq)
+            anchor_seen = True
+        prev = ev.hash
+        expected += 1
+    head = session.get(AuditHead, 1)
+    last = expected - 1
+    if not anchor_seen and anchor is not None:
+        return VerifyReport(
+            False, n, last, prev, first_bad_seq=last + 1,
+            reason=f"entries after {last} were deleted (anchor is at {anchor[0]})",
+        )
+    if head is not None and (head.seq != last or head.hash != prev):
+        return VerifyReport(
+            False, n, last, prev, first_bad_seq=last + 1,
+            reason=f"chain ends at {last} but its head says {head.seq} (entries deleted?)",
+        )
+    return VerifyReport(True, n, last, prev)
+
+
+def write_anchor(path: Path, seq: int, hash_: str) -> None:
+    """Record the newest known head outside the database (atomic replace)."""
+    tmp = path.with_suffix(f".tmp{os.getpid()}")
+    try:
+        current = read_anchor(path)
+        if current is not None and current[0] >= seq:
+            return
+        tmp.write_text(f"{seq} {hash_}\n")
+        os.replace(tmp, path)
+    except OSError:  # the anchor is a second line of defence, never a reason to fail
+        log.warning("could not write audit anchor %s", path, exc_info=True)
+
+
+def read_anchor(path: Path) -> tuple[int, str] | None:
+    try:
+        seq_s, h = path.read_text().split()
+        return int(seq_s), h
+    except (OSError, ValueError):
+        return None

@@ -1,0 +1,1 @@
+"""The ``fortify`` command line."""

@@ -1,0 +1,81 @@
+"""Shared CLI plumbing: settings from --home, the gallery, error -> exit code."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, ParamSpec, TypeVar
+
+import click
+
+from fortify.accountability.operators import Operator, authenticate, local_operator
+from fortify.config import Settings
+from fortify.errors import FortifyError
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+EXIT_ERROR = 1
+
+
+class Ctx:
+    """Lazily built objects for one CLI invocation."""
+
+    def __init__(self, home: Path | None, token: str | None) -> None:
+        overrides: dict[str, Any] = {"home": home} if home else {}
+        self.settings = Settings(**overrides)
+        self.token = token
+        self._gallery: Any = None
+
+    @property
+    def gallery(self) -> Any:
+        if self._gallery is None:
+            from fortify.gallery import Gallery
+
+            self._gallery = Gallery(self.settings)
+        return self._gallery
+
+    def operator(self) -> Operator:
+        """The token's operator when a token is given, else the local OS account."""
+        if self.token:
+            with self.gallery.db.session() as s:
+                return authenticate(s, self.token)
+        return local_operator()
+
+    def close(self) -> None:
+        if self._gallery is not None:
+            self._gallery.close()
+
+
+def fail(message: str, code: str = "error") -> None:
+    click.echo(f"error: {code}: {message}", err=True)
+    sys.exit(EXIT_ERROR)
+
+
+def handle_errors(fn: Callable[P, R]) -> Callable[P, R]:
+    """Turn FortifyError into one line on stderr and a non-zero exit."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return fn(*args, **kwargs)
+        except FortifyError as exc:
+            click.echo(f"error: {exc.code}: {exc.message}", err=True)
+            sys.exit(EXIT_ERROR)
+        finally:
+            ctx = click.get_current_context(silent=True)
+            obj = ctx.find_object(Ctx) if ctx else None
+            if obj is not None:
+                obj.close()
+
+    return wrapper
+
+
+def print_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+
+
+pass_ctx = click.make_pass_decorator(Ctx)

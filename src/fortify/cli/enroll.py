@@ -1,0 +1,183 @@
+"""``fortify enroll DIR``: one sub-folder per identity (folder name = reference)."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+from rich.table import Table
+
+from fortify.cli.common import Ctx, fail, handle_errors, pass_ctx, print_json
+from fortify.config import Settings
+from fortify.engine import Engine, FacePick
+from fortify.errors import FortifyError
+from fortify.imaging import encode_jpeg, read_bytes
+
+_worker_engine: Engine | None = None
+
+
+def _init_worker(settings: dict[str, Any]) -> None:
+    global _worker_engine
+    _worker_engine = Engine(Settings(**settings)).prepare()
+
+
+def _prepare(job: tuple[str, FacePick]) -> tuple[str, Any]:
+    """Decode + detect + template in a worker process."""
+    path, face = job
+    eng = _worker_engine
+    if eng is None:
+        raise RuntimeError("worker not initialised")
+    try:
+        data = read_bytes(path, eng.settings.max_upload_bytes)
+        rgb = eng.load(data)
+        result = eng.process(rgb, face=face, strict_quality=True)
+        return path, (data, encode_jpeg(rgb), result)
+    except FortifyError as exc:
+        return path, (exc.code, exc.message)
+
+
+def scan(root: Path) -> tuple[list[tuple[str, Path]], list[Path]]:
+    """(reference, file) pairs from identity folders, and files outside any folder."""
+    items: list[tuple[str, Path]] = []
+    loose: list[Path] = []
+    for entry in sorted(root.iterdir()):
+        if entry.is_dir():
+            items += [(entry.name, f) for f in sorted(entry.iterdir()) if f.is_file()]
+        elif entry.is_file():
+            loose.append(entry)
+    return items, loose
+
+
+def enroll_dir(
+    ctx: Ctx, root: Path, *, source: str, face: FacePick, workers: int, quiet: bool,
+    limit_identities: int | None = None, max_per_identity: int | None = None,
+    display: dict[str, dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """Enrol every identity folder under ``root``; returns the summary."""
+    g = ctx.gallery
+    op = ctx.operator()
+    op.require("enroll")
+    items, loose = scan(root)
+    if limit_identities is not None:
+        keep = sorted({r for r, _ in items})[:limit_identities]
+        items = [(r, f) for r, f in items if r in set(keep)]
+    if max_per_identity is not None:
+        seen: Counter[str] = Counter()
+        kept = []
+        for r, f in items:
+            seen[r] += 1
+            if seen[r] <= max_per_identity:
+                kept.append((r, f))
+        items = kept
+    refs = {str(f): r for r, f in items}
+    rejected: list[dict[str, str]] = [
+        {"file": str(f), "code": "not_in_identity_folder", "message": "file is not in a folder"}
+        for f in loose
+    ]
+    enrolled = 0
+    identities: set[str] = set()
+    t0 = time.perf_counter()
+    settings = g.settings.model_dump(mode="json")
+    jobs = [(str(f), face) for _, f in items]
+    console = Console(stderr=True, quiet=quiet)
+    with Progress(
+        "[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+        TimeRemainingColumn(), console=console, transient=False,
+    ) as bar:
+        task = bar.add_task("enrolling", total=len(jobs))
+        pool = ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(settings,))
+        with pool:
+            for path, out in pool.map(_prepare, jobs, chunksize=4):
+                ref = refs[path]
+                if isinstance(out[0], str):
+                    rejected.append({"file": path, "code": out[0], "message": out[1]})
+                else:
+                    data, jpeg, result = out
+                    extra = (display or {}).get(ref, {})
+                    try:
+                        g.store_prepared(
+                            data, jpeg, result, ref=ref, operator=op, source=source,
+                            display_name=extra.get("display_name"),
+                            synthetic=bool(extra.get("synthetic", False)),
+                            attributes=extra.get("attributes", {}), captured_at=None,
+                            original_name=os.path.basename(path),
+                        )
+                        enrolled += 1
+                        identities.add(ref)
+                    except FortifyError as exc:
+                        rejected.append({"file": path, "code": exc.code, "message": exc.message})
+                bar.advance(task)
+    g.index.catch_up()
+    g.index.save()
+    elapsed = time.perf_counter() - t0
+    return {
+        "files": len(items) + len(loose),
+        "enrolled": enrolled,
+        "identities": len(identities),
+        "rejected": len(rejected),
+        "rejected_by_reason": dict(Counter(r["code"] for r in rejected)),
+        "rejections": rejected,
+        "seconds": round(elapsed, 2),
+        "images_per_second": round(enrolled / elapsed, 2) if elapsed > 0 else None,
+        "source": source,
+        "gallery_templates": g.index.ntotal,
+    }
+
+
+def print_summary(summary: dict[str, Any]) -> None:
+    console = Console()
+    t = Table(title="Enrolment summary")
+    t.add_column("what")
+    t.add_column("count", justify="right")
+    for key in ("files", "enrolled", "identities", "rejected", "gallery_templates"):
+        t.add_row(key.replace("_", " "), str(summary[key]))
+    t.add_row("images / s", str(summary["images_per_second"]))
+    console.print(t)
+    if summary["rejections"]:
+        r = Table(title="Rejected files")
+        r.add_column("file")
+        r.add_column("reason")
+        for row in summary["rejections"][:50]:
+            r.add_row(row["file"], f"{row['code']}: {row['message']}")
+        if len(summary["rejections"]) > 50:
+            r.add_row("...", f"{len(summary['rejections']) - 50} more")
+        console.print(r)
+
+
+def register(cli: click.Group) -> None:
+    @cli.command("enroll")
+    @click.argument("directory", type=click.Path(path_type=Path))
+    @click.option("--source", default="default", show_default=True, help="Record system name.")
+    @click.option("--face", default=None, help="'largest' to take the largest of several faces.")
+    @click.option("--workers", type=int, default=min(2, os.cpu_count() or 1), show_default=True)
+    @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+    @pass_ctx
+    @handle_errors
+    def enroll_cmd(
+        ctx: Ctx, directory: Path, source: str, face: str | None, workers: int, as_json: bool
+    ) -> None:
+        """Enrol DIRECTORY: one sub-folder per identity, folder name = reference."""
+        if not directory.is_dir():
+            fail(f"{directory} is not a directory", "invalid_input")
+        pick: FacePick = None
+        if face:
+            pick = "largest" if face == "largest" else int(face) if face.isdigit() else None
+            if pick is None:
+                fail("--face takes 'largest' or a face index", "invalid_input")
+        summary = enroll_dir(
+            ctx, directory, source=source, face=pick, workers=max(1, workers), quiet=as_json
+        )
+        if as_json:
+            print_json(summary)
+        else:
+            print_summary(summary)
+        if summary["files"] and not summary["enrolled"]:
+            raise SystemExit(1)
+

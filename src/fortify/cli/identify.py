@@ -1,0 +1,69 @@
+"""``fortify identify IMAGE --purpose TEXT``: a 1:N search from the command line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from fortify.cli.common import Ctx, handle_errors, pass_ctx, print_json
+from fortify.engine import FacePick
+from fortify.errors import InvalidInput
+
+
+def print_result(r: dict[str, Any]) -> None:
+    console = Console()
+    console.print(f"[bold yellow]{r['notice']}[/]")
+    console.print(
+        f"search {r['search_id']}  operator {r['operator']}  purpose {r['purpose']!r}"
+        f"  case {r['case_id'] or '-'}  threshold {r['threshold']}"
+    )
+    q = r["probe"]["quality"]
+    if q["warnings"]:
+        console.print(f"probe quality warnings: {', '.join(q['warnings'])}")
+    if r["decision"] == "no_candidate":
+        console.print("[bold]No candidate[/] above the threshold.")
+        return
+    t = Table(title=f"Candidates (gallery of {r['gallery_size']} templates)")
+    for col in ("rank", "reference", "display name", "source", "score", "samples"):
+        t.add_column(col, justify="right" if col in ("rank", "score", "samples") else "left")
+    for c in r["candidates"]:
+        name = (c["display_name"] or "") + (" [SYNTHETIC]" if c["synthetic"] else "")
+        t.add_row(
+            str(c["rank"]), c["reference"], name, c["source"], f"{c['score']:.3f}",
+            str(c["samples_compared"]),
+        )
+    console.print(t)
+
+
+def register(cli: click.Group) -> None:
+    @cli.command("identify")
+    @click.argument("image", type=click.Path(path_type=Path))
+    @click.option("--purpose", default=None, help="Why this search is made (required).")
+    @click.option("--case", "case_id", default=None, help="Case number.")
+    @click.option("--top", "top_k", type=int, default=None, help="Candidates to return.")
+    @click.option("--face", default=None, help="'largest' or a face index if several.")
+    @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+    @pass_ctx
+    @handle_errors
+    def identify_cmd(
+        ctx: Ctx, image: Path, purpose: str | None, case_id: str | None, top_k: int | None,
+        face: str | None, as_json: bool,
+    ) -> None:
+        """Search the gallery for the face in IMAGE (audited; purpose required)."""
+        pick: FacePick = None
+        if face:
+            if face != "largest" and not face.isdigit():
+                raise InvalidInput("--face takes 'largest' or a face index")
+            pick = "largest" if face == "largest" else int(face)
+        result = ctx.gallery.identify(
+            image, operator=ctx.operator(), purpose=purpose, case_id=case_id, top_k=top_k,
+            face=pick, channel="cli",
+        )
+        if as_json:
+            print_json(result)
+        else:
+            print_result(result)

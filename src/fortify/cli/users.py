@@ -1,0 +1,67 @@
+"""``fortify users add NAME --role ROLE``: operators and their API tokens."""
+
+from __future__ import annotations
+
+import click
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import select
+
+from fortify.accountability.operators import ROLES, create_user, rotate_token
+from fortify.cli.common import Ctx, handle_errors, pass_ctx, print_json
+from fortify.store.tables import User
+
+
+def register(cli: click.Group) -> None:
+    @cli.group("users")
+    def users_group() -> None:
+        """Operators (API tokens are shown once and stored hashed)."""
+
+    @users_group.command("add")
+    @click.argument("name")
+    @click.option("--role", type=click.Choice(ROLES), required=True)
+    @click.option("--json", "as_json", is_flag=True)
+    @pass_ctx
+    @handle_errors
+    def add_cmd(ctx: Ctx, name: str, role: str, as_json: bool) -> None:
+        """Create operator NAME and print its API token once."""
+        g = ctx.gallery
+        op = ctx.operator()
+        op.require("users.manage")
+        with g.write() as s:
+            user, token = create_user(s, name, role)
+            g.record(s, op, "user.create", f"user:{name}", role=role)
+        if as_json:
+            print_json({"name": user.name, "role": user.role, "token": token})
+        else:
+            click.echo(f"created {role} '{name}'. API token (shown once, keep it safe):")
+            click.echo(token)
+
+    @users_group.command("rotate")
+    @click.argument("name")
+    @pass_ctx
+    @handle_errors
+    def rotate_cmd(ctx: Ctx, name: str) -> None:
+        """Issue a new token for NAME (the old one stops working)."""
+        g = ctx.gallery
+        op = ctx.operator()
+        op.require("users.manage")
+        with g.write() as s:
+            token = rotate_token(s, name)
+            g.record(s, op, "user.rotate_token", f"user:{name}")
+        click.echo(token)
+
+    @users_group.command("list")
+    @pass_ctx
+    @handle_errors
+    def list_cmd(ctx: Ctx) -> None:
+        """List operators."""
+        ctx.operator().require("users.manage")
+        with ctx.gallery.db.session() as s:
+            users = s.scalars(select(User).order_by(User.name)).all()
+        t = Table(title="Operators")
+        for col in ("name", "role", "active", "created"):
+            t.add_column(col)
+        for u in users:
+            t.add_row(u.name, u.role, str(u.active), u.created_at.isoformat()[:19])
+        Console().print(t)

@@ -1,0 +1,78 @@
+"""Typed settings (pydantic-settings, env prefix ``FORTIFY_``), passed in, never global."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_home() -> Path:
+    return Path.home() / ".fortify"
+
+
+class Settings(BaseSettings):
+    """Everything configurable. Build variants in tests with ``Settings(**overrides)``."""
+
+    model_config = SettingsConfigDict(env_prefix="FORTIFY_", env_file=".env", extra="ignore")
+
+    home: Path = Field(default_factory=_default_home, description="Data directory.")
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; default is a SQLite file under home."
+    )
+
+    # face pipeline
+    face_model: Literal["dlib-resnet-v1"] = "dlib-resnet-v1"
+    detector_upsample: int = Field(default=1, ge=0, le=3)
+    max_detect_side: int = Field(default=1280, ge=200, description="Images are scaled down to this.")
+    min_face_px: int = Field(default=40, ge=16, description="Smallest usable face (box side, px).")
+    min_sharpness: float = 15.0
+    min_brightness: float = 35.0
+    max_brightness: float = 225.0
+
+    # index
+    index_factory: str = "Flat"
+
+    # decisions
+    match_threshold: float = Field(
+        default=0.78, description="Cosine score below which a candidate is not reported."
+    )
+    default_top_k: int = Field(default=10, ge=1, le=100)
+    max_top_k: int = 100
+
+    # input limits
+    max_upload_bytes: int = 15 * 1024 * 1024
+    max_image_pixels: int = 40_000_000
+
+    # retention
+    keep_enrollment_images: bool = True
+    probe_retention_hours: float = Field(default=12.0, ge=0)
+
+    # web
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    @property
+    def db_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.home / 'fortify.db'}"
+
+    @property
+    def index_dir(self) -> Path:
+        return self.home / "index"
+
+    @property
+    def media_dir(self) -> Path:
+        return self.home / "media"
+
+    def ensure_dirs(self) -> None:
+        for p in (self.home, self.index_dir, self.media_dir / "samples", self.media_dir / "probes"):
+            p.mkdir(parents=True, exist_ok=True)
+
+
+def make_settings(**overrides: Any) -> Settings:
+    """Settings from the environment with explicit overrides on top."""
+    return Settings(**overrides)

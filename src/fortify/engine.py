@@ -1,0 +1,122 @@
+"""The face Engine: holds the detector and extractor; construct, then ``prepare()``.
+
+Nothing is loaded at construction or import time. A prepared Engine is reusable
+and safe to share between threads (model calls are serialised inside adapters).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+from typing import Literal
+
+from fortify.config import Settings
+from fortify.errors import ModelUnavailable, MultipleFaces, NoFaceFound, QualityTooLow
+from fortify.imaging import RGBImage, load_image
+from fortify.modalities.face.dlib_backend import DlibFaceDetector, DlibResNetExtractor
+from fortify.types import Detection, FaceResult, Template
+
+log = logging.getLogger(__name__)
+
+FacePick = int | Literal["largest"] | None
+
+
+def choose_face(detections: list[Detection], face: FacePick) -> Detection:
+    """Pick the face to use: exactly one unless ``face`` is an index or ``"largest"``."""
+    if not detections:
+        raise NoFaceFound("no face found in the image")
+    if face is None:
+        if len(detections) > 1:
+            raise MultipleFaces(
+                f"{len(detections)} faces found; pick one (face index or 'largest')",
+                faces=[d.bbox.as_list() for d in detections],
+            )
+        return detections[0]
+    if face == "largest":
+        return max(detections, key=lambda d: d.bbox.area)
+    if not 0 <= face < len(detections):
+        raise NoFaceFound(
+            f"face index {face} out of range: {len(detections)} face(s) found",
+            faces=[d.bbox.as_list() for d in detections],
+        )
+    return detections[face]
+
+
+class Engine:
+    """Face pipeline: detect -> landmarks/align -> quality -> template."""
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.settings = settings or Settings()
+        self._detector: DlibFaceDetector | None = None
+        self._extractor: DlibResNetExtractor | None = None
+        self._lock = threading.Lock()
+
+    def prepare(self) -> Engine:
+        """Load the models (idempotent)."""
+        with self._lock:
+            if self._extractor is None:
+                s = self.settings
+                self._detector = DlibFaceDetector(
+                    upsample=s.detector_upsample,
+                    max_side=s.max_detect_side,
+                    min_face_px=s.min_face_px,
+                    min_sharpness=s.min_sharpness,
+                    min_brightness=s.min_brightness,
+                    max_brightness=s.max_brightness,
+                )
+                self._extractor = DlibResNetExtractor()
+                log.info("face engine ready: %s", self._extractor.model_version)
+        return self
+
+    @property
+    def detector(self) -> DlibFaceDetector:
+        if self._detector is None:
+            self.prepare()
+        if self._detector is None:  # pragma: no cover - prepare() always sets it
+            raise ModelUnavailable("face engine failed to prepare")
+        return self._detector
+
+    @property
+    def extractor(self) -> DlibResNetExtractor:
+        if self._extractor is None:
+            self.prepare()
+        if self._extractor is None:  # pragma: no cover - prepare() always sets it
+            raise ModelUnavailable("face engine failed to prepare")
+        return self._extractor
+
+    @property
+    def model_id(self) -> str:
+        return DlibResNetExtractor.model_id
+
+    def load(self, source: str | Path | bytes) -> RGBImage:
+        s = self.settings
+        return load_image(source, max_bytes=s.max_upload_bytes, max_pixels=s.max_image_pixels)
+
+    def detect(self, image: RGBImage) -> list[Detection]:
+        return self.detector.detect(image)
+
+    def extract(self, image: RGBImage, detection: Detection) -> Template:
+        return self.extractor.extract(image, detection)
+
+    def process(
+        self, image: RGBImage, *, face: FacePick = None, strict_quality: bool = False
+    ) -> FaceResult:
+        """One template from one image.
+
+        ``strict_quality`` (enrolment) refuses any quality warning; probes are
+        refused only when the face is too small to be useful, otherwise the
+        warnings travel with the result.
+        """
+        detections = self.detect(image)
+        chosen = choose_face(detections, face)
+        warnings = chosen.quality.warnings
+        if (strict_quality and warnings) or "face_too_small" in warnings:
+            raise QualityTooLow(
+                "face image quality too low: " + ", ".join(warnings),
+                warnings=list(warnings),
+                quality=chosen.quality.to_dict(),
+            )
+        return FaceResult(
+            template=self.extract(image, chosen), detection=chosen, faces_found=len(detections)
+        )

@@ -1,0 +1,102 @@
+"""Gallery: owns the database, the face engine and the index manager."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from fortify.accountability import audit
+from fortify.accountability.operators import Operator
+from fortify.config import Settings
+from fortify.engine import Engine
+from fortify.index.sync import IndexManager, OpenReport, Progress
+from fortify.modalities.face.dlib_backend import DlibResNetExtractor
+from fortify.store.db import Database
+from fortify.store.tables import Source
+
+log = logging.getLogger(__name__)
+
+
+class Gallery:
+    """Everything a search or an enrolment needs. Thread-safe; one per process."""
+
+    def __init__(self, settings: Settings, engine: Engine | None = None) -> None:
+        self.settings = settings
+        self.db = Database(settings)
+        self.db.migrate()
+        self.engine = engine or Engine(settings)
+        self.index = IndexManager(
+            self.db,
+            settings.index_dir,
+            DlibResNetExtractor.model_id,
+            DlibResNetExtractor.dim,
+            settings.index_factory,
+        )
+        self._opened: OpenReport | None = None
+        self._open_lock = threading.Lock()
+
+    @property
+    def anchor_path(self) -> Path:
+        return self.settings.home / "audit.anchor"
+
+    def open_index(self, progress: Progress | None = None) -> OpenReport:
+        """Load, check against the store, and rebuild if needed (idempotent)."""
+        with self._open_lock:
+            if self._opened is None:
+                self._opened = self.index.open(progress)
+                log.info("index %s", self._opened.to_dict())
+            return self._opened
+
+    def close(self) -> None:
+        if self._opened is not None:
+            self.index.close()
+        self.db.dispose()
+
+    # -- transactions ------------------------------------------------------------------------
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """A write transaction that holds the audit-chain lock; anchors the chain after."""
+        with self.db.transaction() as s:
+            audit.lock_head(s)
+            yield s
+            s.flush()
+            head = s.execute(select(audit.AuditHead).where(audit.AuditHead.id == 1)).scalar_one()
+            seq, h = head.seq, head.hash
+        audit.write_anchor(self.anchor_path, seq, h)
+
+    def record(
+        self, s: Session, op: Operator, action: str, target: str = "", **details: Any
+    ) -> None:
+        audit.append(s, actor=op.name, action=action, target=target, details=details)
+
+    def record_now(self, op: Operator, action: str, target: str = "", **details: Any) -> None:
+        """An audit entry in its own transaction (views, refusals, failures)."""
+        with self.write() as s:
+            self.record(s, op, action, target, **details)
+
+    def source(self, s: Session, name: str) -> Source:
+        src = s.execute(select(Source).where(Source.name == name)).scalar_one_or_none()
+        if src is None:
+            src = Source(name=name)
+            s.add(src)
+            s.flush()
+        return src
+
+    # -- verbs (implemented in sibling modules) ----------------------------------------------
+    from fortify.gallery.enroll import add_sample, enroll_image, opt_out, store_prepared
+    from fortify.gallery.records import (
+        delete_identity,
+        get_identity,
+        list_identities,
+        sample_image,
+        verify_audit,
+    )
+    from fortify.gallery.search import get_search, identify, list_searches
+    from fortify.gallery.retention import purge_expired

@@ -1,0 +1,211 @@
+"""Enrolment: image -> sample + template + change-log row + audit entry, one transaction."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from fortify.accountability.operators import Operator
+from fortify.engine import FacePick
+from fortify.errors import InvalidInput, NotFound, OptedOut
+from fortify.imaging import encode_jpeg, read_bytes
+from fortify.store.tables import (
+    ChangeLog,
+    Identity,
+    OptOut,
+    Sample,
+    TemplateRow,
+    new_id,
+    utcnow,
+)
+from fortify.types import FaceResult
+
+if TYPE_CHECKING:
+    from fortify.gallery.core import Gallery
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class EnrollResult:
+    identity_id: str
+    reference: str
+    sample_id: str
+    template_id: int
+    created_identity: bool
+    quality: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "identity_id": self.identity_id,
+            "reference": self.reference,
+            "sample_id": self.sample_id,
+            "template_id": self.template_id,
+            "created_identity": self.created_identity,
+            "quality": self.quality,
+        }
+
+
+def optout_hash(source: str, reference: str) -> str:
+    return hashlib.sha256(f"{source}\x1f{reference}".encode()).hexdigest()
+
+
+def _check_reference(reference: str) -> str:
+    ref = reference.strip()
+    if not ref or len(ref) > 128:
+        raise InvalidInput("reference must be 1-128 characters")
+    return ref
+
+
+def enroll_image(
+    self: Gallery,
+    image: str | Path | bytes,
+    *,
+    reference: str,
+    operator: Operator,
+    source: str = "default",
+    display_name: str | None = None,
+    synthetic: bool = False,
+    attributes: dict[str, Any] | None = None,
+    face: FacePick = None,
+    captured_at: datetime | None = None,
+    original_name: str | None = None,
+) -> EnrollResult:
+    """Enrol one image under ``reference`` (creating the identity if new)."""
+    operator.require("enroll")
+    ref = _check_reference(reference)
+    data = read_bytes(image, self.settings.max_upload_bytes)
+    rgb = self.engine.load(data)
+    result = self.engine.process(rgb, face=face, strict_quality=True)
+    return store_prepared(
+        self, data, encode_jpeg(rgb), result, ref=ref, operator=operator, source=source,
+        display_name=display_name, synthetic=synthetic, attributes=attributes or {},
+        captured_at=captured_at,
+        original_name=original_name or (Path(image).name if not isinstance(image, bytes) else None),
+    )
+
+
+def store_prepared(
+    self: Gallery,
+    data: bytes,
+    jpeg: bytes,
+    result: FaceResult,
+    *,
+    ref: str,
+    operator: Operator,
+    source: str,
+    display_name: str | None,
+    synthetic: bool,
+    attributes: dict[str, Any],
+    captured_at: datetime | None,
+    original_name: str | None,
+) -> EnrollResult:
+    """Store an already-processed image (used by parallel bulk enrolment)."""
+    operator.require("enroll")
+    ref = _check_reference(ref)
+    sample_id = new_id()
+    image_path: Path | None = None
+    if self.settings.keep_enrollment_images:
+        image_path = self.settings.media_dir / "samples" / sample_id[:2] / f"{sample_id}.jpg"
+        image_path.parent.mkdir(parents=True, exist_ok=True)
+        image_path.write_bytes(jpeg)
+    try:
+        with self.write() as s:
+            src = self.source(s, source)
+            if s.execute(
+                select(OptOut).where(OptOut.reference_hash == optout_hash(source, ref))
+            ).scalar_one_or_none():
+                raise OptedOut(f"'{ref}' in source '{source}' has opted out of enrolment")
+            ident = s.execute(
+                select(Identity).where(Identity.source_id == src.id, Identity.reference == ref)
+            ).scalar_one_or_none()
+            created = ident is None
+            if ident is None:
+                ident = Identity(
+                    source_id=src.id, reference=ref, display_name=display_name,
+                    synthetic=synthetic, attributes=attributes,
+                )
+                s.add(ident)
+                s.flush()
+            sample = Sample(
+                id=sample_id, identity_id=ident.id, captured_at=captured_at or utcnow(),
+                image_path=str(image_path.relative_to(self.settings.home)) if image_path else None,
+                image_sha256=hashlib.sha256(data).hexdigest(), original_name=original_name,
+                quality=result.detection.quality.to_dict(),
+                face_box={"box": result.detection.bbox.as_list()},
+            )
+            s.add(sample)
+            s.flush()
+            tid = _add_template(s, sample, result)
+            self.record(
+                s, operator, "enroll", f"identity:{ident.id}", reference=ref, source=source,
+                sample_id=sample_id, template_id=tid, created_identity=created,
+            )
+            out = EnrollResult(
+                ident.id, ref, sample_id, tid, created, result.detection.quality.to_dict()
+            )
+    except BaseException:
+        if image_path is not None:
+            image_path.unlink(missing_ok=True)
+        raise
+    return out
+
+
+def _add_template(s: Session, sample: Sample, result: FaceResult) -> int:
+    t = result.template
+    row = TemplateRow(
+        sample_id=sample.id, identity_id=sample.identity_id, model_id=t.model_id,
+        model_version=t.model_version, data=t.to_bytes(),
+    )
+    s.add(row)
+    s.flush()
+    s.add(ChangeLog(template_id=row.id, model_id=t.model_id, op="add"))
+    return int(row.id)
+
+
+def add_sample(
+    self: Gallery,
+    identity_id: str,
+    image: str | Path | bytes,
+    *,
+    operator: Operator,
+    face: FacePick = None,
+    captured_at: datetime | None = None,
+) -> EnrollResult:
+    """Add another image to an existing identity."""
+    operator.require("enroll")
+    with self.db.session() as s:
+        ident = s.get(Identity, identity_id)
+        if ident is None:
+            raise NotFound(f"no identity '{identity_id}'", identity_id=identity_id)
+        ref, source = ident.reference, ident.source.name
+    return self.enroll_image(
+        image, reference=ref, operator=operator, source=source, face=face,
+        captured_at=captured_at,
+    )
+
+
+def opt_out(self: Gallery, reference: str, *, operator: Operator, source: str = "default") -> bool:
+    """Delete the person's records and refuse any later enrolment of the reference."""
+    operator.require("delete")
+    ref = _check_reference(reference)
+    with self.db.session() as s:
+        ident = s.execute(
+            select(Identity).join(Identity.source).where(Identity.reference == ref)
+        ).scalars().all()
+        ids = [i.id for i in ident if i.source.name == source]
+    for iid in ids:
+        self.delete_identity(iid, operator=operator, reason="opt-out")
+    with self.write() as s:
+        h = optout_hash(source, ref)
+        if s.execute(select(OptOut).where(OptOut.reference_hash == h)).scalar_one_or_none() is None:
+            s.add(OptOut(reference_hash=h))
+        self.record(s, operator, "opt_out", f"reference:{h[:16]}", deleted=len(ids))
+    return bool(ids)

@@ -1,0 +1,43 @@
+"""The vector-index port (faiss-style contract, inner-product scores)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+Vectors = npt.NDArray[np.float32]
+Ids = npt.NDArray[np.int64]
+
+
+class VectorIndex(Protocol):
+    """Inner-product index over L2-normalised templates keyed by int64 template ids.
+
+    ``search`` returns ``(D, I)``: scores (higher = more similar) and ids, shape
+    ``(n_queries, k)``; missing slots hold id ``-1`` and score ``-inf``.
+    Implementations are not thread-safe; :class:`fortify.index.sync.IndexManager`
+    serialises access.
+    """
+
+    dim: int
+    factory: str
+
+    @property
+    def ntotal(self) -> int: ...
+
+    @property
+    def is_trained(self) -> bool: ...
+
+    def train(self, x: Vectors) -> None: ...
+
+    def add_with_ids(self, x: Vectors, ids: Ids) -> None: ...
+
+    def remove_ids(self, ids: Ids) -> int: ...
+
+    def search(self, x: Vectors, k: int) -> tuple[Vectors, Ids]: ...
+
+    def reset(self) -> None: ...
+
+    def save(self, path: Path) -> None: ...

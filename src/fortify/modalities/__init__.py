@@ -1,0 +1,1 @@
+"""Biometric modalities (face now; fingerprint and documents later)."""

@@ -1,0 +1,1 @@
+"""Face modality: detection, landmarks, alignment, quality and templates."""

@@ -1,0 +1,11 @@
+"""All routers under /v1."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from fortify.service.routes import audit, identities, searches, system
+
+api_router = APIRouter(prefix="/v1")
+for r in (system.router, identities.router, searches.router, audit.router):
+    api_router.include_router(r)

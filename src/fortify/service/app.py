@@ -1,0 +1,91 @@
+"""``create_app(settings)``: routers, middleware, error handlers, capture page."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import FileResponse
+from fastapi.staticfiles import StaticFiles
+
+from fortify import __version__
+from fortify.config import Settings
+from fortify.gallery import Gallery
+from fortify.service import errors
+from fortify.service.api import api_router
+
+log = logging.getLogger(__name__)
+STATIC = Path(__file__).resolve().parent.parent / "capture" / "static"
+PURGE_EVERY_S = 600.0
+
+
+async def _purge_loop(gallery: Gallery) -> None:
+    while True:
+        await asyncio.sleep(PURGE_EVERY_S)
+        try:
+            await asyncio.to_thread(gallery.purge_expired)
+        except Exception:  # keep purging on the next tick
+            log.exception("retention purge failed")
+
+
+def create_app(settings: Settings | None = None, gallery: Gallery | None = None) -> FastAPI:
+    settings = settings or Settings()
+    gallery = gallery or Gallery(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await asyncio.to_thread(gallery.engine.prepare)
+        await asyncio.to_thread(gallery.open_index)
+        await asyncio.to_thread(gallery.purge_expired)
+        task = asyncio.create_task(_purge_loop(gallery))
+        yield
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await asyncio.to_thread(gallery.close)
+
+    app = FastAPI(
+        title="Fortify",
+        version=__version__,
+        description=(
+            "Accountable biometric identification. Every search needs an authenticated "
+            "operator and a stated purpose and is written to a hash-chained audit log. "
+            "Results are investigative leads, never identifications."
+        ),
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.gallery = gallery
+    errors.install(app)
+
+    @app.middleware("http")
+    async def limits_and_ids(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        request.state.request_id = request.headers.get("x-request-id") or uuid.uuid4().hex[:16]
+        length = request.headers.get("content-length")
+        limit = settings.max_upload_bytes + 64 * 1024  # room for the other form fields
+        if length and length.isdigit() and int(length) > limit:
+            return errors.error_response(
+                request, 413, "payload_too_large",
+                f"request body is larger than {settings.max_upload_bytes} bytes",
+            )
+        response = await call_next(request)
+        response.headers["X-Request-ID"] = request.state.request_id
+        return response
+
+    app.include_router(api_router)
+    if STATIC.is_dir():
+        app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+        @app.get("/", include_in_schema=False)
+        def index() -> FileResponse:
+            return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
+
+    return app

@@ -1,0 +1,56 @@
+"""1:N searches: every one needs an operator and a stated purpose, and is audited."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, Query, UploadFile
+
+from fortify.service.deps import GalleryDep, OperatorDep, SettingsDep
+from fortify.service.routes.common import ERRORS, parse_face
+from fortify.service.schemas import SearchPublic, SearchSummary
+from fortify.service.uploads import read_upload
+
+router = APIRouter(tags=["searches"], responses=ERRORS)
+
+
+@router.post("/searches", response_model=SearchPublic, operation_id="searches-create")
+def create_search(
+    gallery: GalleryDep,
+    settings: SettingsDep,
+    operator: OperatorDep,
+    image: Annotated[UploadFile, File(description="The probe photo.")],
+    purpose: Annotated[str, Form(description="Why this search is made (required).")],
+    case_id: Annotated[str | None, Form()] = None,
+    top_k: Annotated[int | None, Form(ge=1, le=100)] = None,
+    face: Annotated[str | None, Form(description="'largest' or a face index")] = None,
+) -> SearchPublic:
+    """Search the gallery. Candidates are investigative leads, never identifications."""
+    operator.require("search")
+    data = read_upload(image, settings.max_upload_bytes)
+    result = gallery.identify(
+        data, operator=operator, purpose=purpose, case_id=case_id, top_k=top_k,
+        face=parse_face(face), channel="api",
+    )
+    return SearchPublic(**result)
+
+
+@router.get("/searches", response_model=list[SearchSummary], operation_id="searches-list")
+def list_searches(
+    gallery: GalleryDep,
+    operator: OperatorDep,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    operator_name: Annotated[str | None, Query(alias="operator")] = None,
+    case_id: str | None = None,
+) -> list[SearchSummary]:
+    rows = gallery.list_searches(
+        operator=operator, limit=limit, offset=offset, operator_name=operator_name,
+        case_id=case_id,
+    )
+    return [SearchSummary(**r) for r in rows]
+
+
+@router.get("/searches/{search_id}", response_model=SearchPublic, operation_id="searches-get")
+def get_search(gallery: GalleryDep, operator: OperatorDep, search_id: str) -> SearchPublic:
+    return SearchPublic(**gallery.get_search(search_id, operator=operator))

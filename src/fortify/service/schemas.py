@@ -1,0 +1,133 @@
+"""Response models (the OpenAPI contract)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorBody
+    request_id: str
+
+
+class OperatorPublic(BaseModel):
+    name: str
+    role: str
+    permissions: list[str]
+
+
+class QualityPublic(BaseModel):
+    face_px: int
+    sharpness: float
+    brightness: float
+    warnings: list[str]
+
+
+class ProbePublic(BaseModel):
+    face_box: list[int]
+    faces_found: int
+    quality: QualityPublic
+
+
+class CandidatePublic(BaseModel):
+    rank: int
+    identity_id: str
+    reference: str
+    display_name: str | None
+    synthetic: bool
+    source: str
+    score: float = Field(description="Cosine similarity of the best-matching template.")
+    matched_sample_id: str
+    photo_sample_id: str | None
+    photo_url: str | None
+    samples_compared: int
+    attributes: dict[str, Any]
+
+
+class SearchPublic(BaseModel):
+    search_id: str
+    decision: str = Field(description='"candidates" or "no_candidate"')
+    notice: str
+    threshold: float
+    model: str
+    model_version: str
+    created_at: str
+    operator: str
+    purpose: str
+    case_id: str | None
+    gallery_size: int
+    probe: ProbePublic
+    candidates: list[CandidatePublic]
+
+
+class SearchSummary(BaseModel):
+    search_id: str
+    operator: str
+    purpose: str
+    case_id: str | None
+    created_at: str
+    decision: str
+    channel: str
+    candidates: int
+    probe_retained: bool
+
+
+class SamplePublic(BaseModel):
+    sample_id: str
+    captured_at: str
+    has_image: bool
+    quality: dict[str, Any]
+
+
+class IdentityPublic(BaseModel):
+    identity_id: str
+    reference: str
+    source: str
+    display_name: str | None
+    synthetic: bool
+    attributes: dict[str, Any]
+    created_at: str
+    samples: list[SamplePublic] = Field(default_factory=list)
+
+
+class IdentitiesPublic(BaseModel):
+    total: int
+    items: list[IdentityPublic]
+
+
+class EnrollPublic(BaseModel):
+    identity_id: str
+    reference: str
+    sample_id: str
+    template_id: int
+    created_identity: bool
+    quality: dict[str, Any]
+
+
+class DeletedPublic(BaseModel):
+    identity_id: str
+    deleted_templates: int
+
+
+class AuditVerifyPublic(BaseModel):
+    ok: bool
+    entries: int
+    head_seq: int
+    head_hash: str
+    first_bad_seq: int | None
+    reason: str
+
+
+class HealthPublic(BaseModel):
+    status: str
+    templates: int
+    index: dict[str, Any]
+    model: str

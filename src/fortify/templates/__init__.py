@@ -1,0 +1,5 @@
+"""Versioned binary template codec."""
+
+from fortify.templates.codec import decode, encode
+
+__all__ = ["decode", "encode"]
