@@ -69,24 +69,38 @@ def _gallery(settings: Settings | None) -> Any:
 
 
 def enroll(
-    image: str | Path | bytes, reference: str, *, source: str = "default",
-    operator: Operator | None = None, settings: Settings | None = None,
+    image: str | Path | bytes,
+    reference: str,
+    *,
+    source: str = "default",
+    operator: Operator | None = None,
+    settings: Settings | None = None,
 ) -> dict[str, Any]:
     """Enrol one photo into the gallery under ``settings.home`` (audited)."""
     g = _gallery(settings)
-    r = g.enroll_image(image, reference=reference, source=source,
-                       operator=operator or local_operator())
+    r = g.enroll_image(
+        image, reference=reference, source=source, operator=operator or local_operator()
+    )
     return dict(r.to_dict())
 
 
 def identify(
-    image: str | Path | bytes, *, purpose: str, case_id: str | None = None, top_k: int = 10,
-    operator: Operator | None = None, settings: Settings | None = None,
+    image: str | Path | bytes,
+    *,
+    purpose: str,
+    case_id: str | None = None,
+    top_k: int = 10,
+    operator: Operator | None = None,
+    settings: Settings | None = None,
 ) -> dict[str, Any]:
     """Search the gallery (purpose required; audited). Returns leads, not identifications."""
     g = _gallery(settings)
     result: dict[str, Any] = g.identify(
-        image, operator=operator or local_operator(), purpose=purpose, case_id=case_id,
-        top_k=top_k, channel="library",
+        image,
+        operator=operator or local_operator(),
+        purpose=purpose,
+        case_id=case_id,
+        top_k=top_k,
+        channel="library",
     )
     return result

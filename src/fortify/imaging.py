@@ -69,8 +69,8 @@ def decode_image(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> RGBImage:
             if w < 16 or h < 16:
                 raise InvalidImage(f"image is too small ({w}x{h})", width=w, height=h)
             img.load()
-            img = ImageOps.exif_transpose(img) or img
-            rgb = img.convert("RGB")
+            upright = ImageOps.exif_transpose(img) or img
+            rgb = upright.convert("RGB")
     except (InvalidImage, ImageTooLarge):
         raise
     except (Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:

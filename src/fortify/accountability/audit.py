@@ -114,33 +114,40 @@ def verify(session: Session, anchor: tuple[int, str] | None = None) -> VerifyRep
     anchor_seen = anchor is None or anchor[0] == 0
     for ev in rows.yield_per(2000):
         n += 1
-
-        def bad(reason: str, seq: int) -> VerifyReport:
-            return VerifyReport(False, n, seq, prev, first_bad_seq=seq, reason=reason)
-
+        problem = ""
         if ev.seq != expected:
-            return bad(f"entry {expected} is missing (next entry is {ev.seq})", expected)
-        if ev.prev_hash != prev:
-            return bad(f"entry {ev.seq} does not follow entry {ev.seq - 1} (reordered?)", ev.seq)
-        h = entry_hash(prev, ev.seq, ev.ts, ev.actor, ev.action, ev.target, ev.details)
-        if h != ev.hash:
-            return bad(f"entry {ev.seq} was altered (hash mismatch)", ev.seq)
-        if anchor is not None and ev.seq == anchor[0]:
+            problem = f"entry {expected} is missing (next entry is {ev.seq})"
+        elif ev.prev_hash != prev:
+            problem = f"entry {ev.seq} does not follow entry {ev.seq - 1} (reordered?)"
+        elif entry_hash(prev, ev.seq, ev.ts, ev.actor, ev.action, ev.target, ev.details) != ev.hash:
+            problem = f"entry {ev.seq} was altered (hash mismatch)"
+        elif anchor is not None and ev.seq == anchor[0]:
             if ev.hash != anchor[1]:
-                return bad(f"entry {ev.seq} differs from the anchor", ev.seq)
+                problem = f"entry {ev.seq} differs from the anchor"
             anchor_seen = True
+        if problem:
+            bad_seq = expected if ev.seq != expected else ev.seq
+            return VerifyReport(False, n, bad_seq, prev, first_bad_seq=bad_seq, reason=problem)
         prev = ev.hash
         expected += 1
     head = session.get(AuditHead, 1)
     last = expected - 1
     if not anchor_seen and anchor is not None:
         return VerifyReport(
-            False, n, last, prev, first_bad_seq=last + 1,
+            False,
+            n,
+            last,
+            prev,
+            first_bad_seq=last + 1,
             reason=f"entries after {last} were deleted (anchor is at {anchor[0]})",
         )
     if head is not None and (head.seq != last or head.hash != prev):
         return VerifyReport(
-            False, n, last, prev, first_bad_seq=last + 1,
+            False,
+            n,
+            last,
+            prev,
+            first_bad_seq=last + 1,
             reason=f"chain ends at {last} but its head says {head.seq} (entries deleted?)",
         )
     return VerifyReport(True, n, last, prev)

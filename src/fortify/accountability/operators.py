@@ -20,9 +20,7 @@ ROLES: tuple[Role, ...] = ("officer", "supervisor", "auditor", "admin")
 
 PERMISSIONS: dict[str, frozenset[str]] = {
     "officer": frozenset({"search", "identities.read"}),
-    "supervisor": frozenset(
-        {"search", "identities.read", "enroll", "delete", "searches.read_all"}
-    ),
+    "supervisor": frozenset({"search", "identities.read", "enroll", "delete", "searches.read_all"}),
     "auditor": frozenset({"audit.read", "searches.read_all", "identities.read"}),
     "admin": frozenset(
         {

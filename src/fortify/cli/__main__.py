@@ -16,11 +16,15 @@ from fortify.logging import configure_logging
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="fortify")
 @click.option(
-    "--home", type=click.Path(file_okay=False, path_type=Path), envvar="FORTIFY_HOME",
+    "--home",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="FORTIFY_HOME",
     help="Data directory (default: $FORTIFY_HOME or ~/.fortify).",
 )
 @click.option(
-    "--token", envvar="FORTIFY_TOKEN", default=None,
+    "--token",
+    envvar="FORTIFY_TOKEN",
+    default=None,
     help="Act as this API token's operator (default: the local OS account).",
 )
 @click.option("--log-level", default=lambda: os.environ.get("FORTIFY_LOG_LEVEL", "WARNING"))

@@ -7,7 +7,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import select
 
-from fortify.cli.common import Ctx, handle_errors, pass_ctx, print_json
+from fortify.cli.common import Ctx, common_options, handle_errors, pass_ctx, print_json
 from fortify.store.tables import AuditEvent
 
 
@@ -18,6 +18,7 @@ def register(cli: click.Group) -> None:
 
     @audit_group.command("verify")
     @click.option("--json", "as_json", is_flag=True)
+    @common_options
     @pass_ctx
     @handle_errors
     def verify_cmd(ctx: Ctx, as_json: bool) -> None:
@@ -37,6 +38,7 @@ def register(cli: click.Group) -> None:
 
     @audit_group.command("show")
     @click.option("--last", default=20, show_default=True, type=int)
+    @common_options
     @pass_ctx
     @handle_errors
     def show_cmd(ctx: Ctx, last: int) -> None:

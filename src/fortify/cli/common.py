@@ -38,6 +38,13 @@ class Ctx:
             self._gallery = Gallery(self.settings)
         return self._gallery
 
+    def override(self, home: Path | None, token: str | None) -> None:
+        """Apply a sub-command's own --home / --token (before anything is opened)."""
+        if home is not None and self._gallery is None:
+            self.settings = Settings(**{**self.settings.model_dump(), "home": home})
+        if token:
+            self.token = token
+
     def operator(self) -> Operator:
         """The token's operator when a token is given, else the local OS account."""
         if self.token:
@@ -79,3 +86,25 @@ def print_json(data: Any) -> None:
 
 
 pass_ctx = click.make_pass_decorator(Ctx)
+
+
+def common_options(fn: Callable[..., R]) -> Callable[..., R]:
+    """Also accept --home and --token after the sub-command name."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, home: Path | None = None, token: str | None = None, **kwargs: Any) -> R:
+        obj = click.get_current_context().find_object(Ctx)
+        if obj is not None:
+            obj.override(home, token)
+        return fn(*args, **kwargs)
+
+    wrapper = click.option("--token", default=None, help="Act as this API token's operator.")(
+        wrapper
+    )
+    wrapper = click.option(
+        "--home",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=None,
+        help="Data directory (overrides the global --home).",
+    )(wrapper)
+    return wrapper

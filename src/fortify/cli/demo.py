@@ -10,7 +10,7 @@ import click
 from sqlalchemy import func, select
 
 from fortify.accountability.operators import create_user, rotate_token
-from fortify.cli.common import Ctx, fail, handle_errors, pass_ctx
+from fortify.cli.common import Ctx, common_options, fail, handle_errors, pass_ctx
 from fortify.cli.enroll import enroll_dir, print_summary
 from fortify.errors import Conflict
 from fortify.store.tables import Identity, Source
@@ -38,18 +38,28 @@ def synthetic_records(refs: list[str]) -> dict[str, dict[str, Any]]:
 
 def register(cli: click.Group) -> None:
     @cli.command("demo")
-    @click.option("--data", type=click.Path(path_type=Path), default=None,
-                  help="Folder of identity folders (default ../shared/data/faces/celeba).")
+    @click.option(
+        "--data",
+        type=click.Path(path_type=Path),
+        default=None,
+        help="Folder of identity folders (default ../shared/data/faces/celeba).",
+    )
     @click.option("--identities", type=int, default=200, show_default=True)
     @click.option("--per-identity", type=int, default=3, show_default=True)
     @click.option("--serve/--no-serve", default=False, help="Start the server afterwards.")
     @click.option("--host", default="127.0.0.1", show_default=True)
     @click.option("--port", default=8000, type=int, show_default=True)
+    @common_options
     @pass_ctx
     @handle_errors
     def demo_cmd(
-        ctx: Ctx, data: Path | None, identities: int, per_identity: int, serve: bool,
-        host: str, port: int,
+        ctx: Ctx,
+        data: Path | None,
+        identities: int,
+        per_identity: int,
+        serve: bool,
+        host: str,
+        port: int,
     ) -> None:
         """Enrol a demo gallery (synthetic records), print a demo officer token, serve."""
         root = data or Path(os.environ.get("FORTIFY_DEMO_DATA", DEFAULT_DATA))
@@ -57,17 +67,28 @@ def register(cli: click.Group) -> None:
             fail(f"demo photos not found at {root} (use --data)", "invalid_input")
         g = ctx.gallery
         with g.db.session() as s:
-            have = s.scalar(
-                select(func.count()).select_from(Identity).join(Source)
-                .where(Source.name == DEMO_SOURCE)
-            ) or 0
+            have = (
+                s.scalar(
+                    select(func.count())
+                    .select_from(Identity)
+                    .join(Source)
+                    .where(Source.name == DEMO_SOURCE)
+                )
+                or 0
+            )
         if have:
             click.echo(f"demo gallery already enrolled ({have} identities)", err=True)
         else:
             refs = sorted(p.name for p in root.iterdir() if p.is_dir())[:identities]
             summary = enroll_dir(
-                ctx, root, source=DEMO_SOURCE, face="largest", workers=min(2, os.cpu_count() or 1),
-                quiet=False, limit_identities=identities, max_per_identity=per_identity,
+                ctx,
+                root,
+                source=DEMO_SOURCE,
+                face="largest",
+                workers=min(2, os.cpu_count() or 1),
+                quiet=False,
+                limit_identities=identities,
+                max_per_identity=per_identity,
                 display=synthetic_records(refs),
             )
             print_summary(summary)

@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 from rich.table import Table
 
-from fortify.cli.common import Ctx, fail, handle_errors, pass_ctx, print_json
+from fortify.cli.common import Ctx, common_options, fail, handle_errors, pass_ctx, print_json
 from fortify.config import Settings
 from fortify.engine import Engine, FacePick
 from fortify.errors import FortifyError
@@ -56,8 +56,15 @@ def scan(root: Path) -> tuple[list[tuple[str, Path]], list[Path]]:
 
 
 def enroll_dir(
-    ctx: Ctx, root: Path, *, source: str, face: FacePick, workers: int, quiet: bool,
-    limit_identities: int | None = None, max_per_identity: int | None = None,
+    ctx: Ctx,
+    root: Path,
+    *,
+    source: str,
+    face: FacePick,
+    workers: int,
+    quiet: bool,
+    limit_identities: int | None = None,
+    max_per_identity: int | None = None,
     display: dict[str, dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """Enrol every identity folder under ``root``; returns the summary."""
@@ -88,8 +95,12 @@ def enroll_dir(
     jobs = [(str(f), face) for _, f in items]
     console = Console(stderr=True, quiet=quiet)
     with Progress(
-        "[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
-        TimeRemainingColumn(), console=console, transient=False,
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=False,
     ) as bar:
         task = bar.add_task("enrolling", total=len(jobs))
         pool = ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(settings,))
@@ -103,10 +114,16 @@ def enroll_dir(
                     extra = (display or {}).get(ref, {})
                     try:
                         g.store_prepared(
-                            data, jpeg, result, ref=ref, operator=op, source=source,
+                            data,
+                            jpeg,
+                            result,
+                            ref=ref,
+                            operator=op,
+                            source=source,
                             display_name=extra.get("display_name"),
                             synthetic=bool(extra.get("synthetic", False)),
-                            attributes=extra.get("attributes", {}), captured_at=None,
+                            attributes=extra.get("attributes", {}),
+                            captured_at=None,
                             original_name=os.path.basename(path),
                         )
                         enrolled += 1
@@ -158,6 +175,7 @@ def register(cli: click.Group) -> None:
     @click.option("--face", default=None, help="'largest' to take the largest of several faces.")
     @click.option("--workers", type=int, default=min(2, os.cpu_count() or 1), show_default=True)
     @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+    @common_options
     @pass_ctx
     @handle_errors
     def enroll_cmd(
@@ -180,4 +198,3 @@ def register(cli: click.Group) -> None:
             print_summary(summary)
         if summary["files"] and not summary["enrolled"]:
             raise SystemExit(1)
-

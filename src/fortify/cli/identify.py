@@ -9,7 +9,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from fortify.cli.common import Ctx, handle_errors, pass_ctx, print_json
+from fortify.cli.common import Ctx, common_options, handle_errors, pass_ctx, print_json
 from fortify.engine import FacePick
 from fortify.errors import InvalidInput
 
@@ -33,7 +33,11 @@ def print_result(r: dict[str, Any]) -> None:
     for c in r["candidates"]:
         name = (c["display_name"] or "") + (" [SYNTHETIC]" if c["synthetic"] else "")
         t.add_row(
-            str(c["rank"]), c["reference"], name, c["source"], f"{c['score']:.3f}",
+            str(c["rank"]),
+            c["reference"],
+            name,
+            c["source"],
+            f"{c['score']:.3f}",
             str(c["samples_compared"]),
         )
     console.print(t)
@@ -47,11 +51,17 @@ def register(cli: click.Group) -> None:
     @click.option("--top", "top_k", type=int, default=None, help="Candidates to return.")
     @click.option("--face", default=None, help="'largest' or a face index if several.")
     @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+    @common_options
     @pass_ctx
     @handle_errors
     def identify_cmd(
-        ctx: Ctx, image: Path, purpose: str | None, case_id: str | None, top_k: int | None,
-        face: str | None, as_json: bool,
+        ctx: Ctx,
+        image: Path,
+        purpose: str | None,
+        case_id: str | None,
+        top_k: int | None,
+        face: str | None,
+        as_json: bool,
     ) -> None:
         """Search the gallery for the face in IMAGE (audited; purpose required)."""
         pick: FacePick = None
@@ -60,8 +70,13 @@ def register(cli: click.Group) -> None:
                 raise InvalidInput("--face takes 'largest' or a face index")
             pick = "largest" if face == "largest" else int(face)
         result = ctx.gallery.identify(
-            image, operator=ctx.operator(), purpose=purpose, case_id=case_id, top_k=top_k,
-            face=pick, channel="cli",
+            image,
+            operator=ctx.operator(),
+            purpose=purpose,
+            case_id=case_id,
+            top_k=top_k,
+            face=pick,
+            channel="cli",
         )
         if as_json:
             print_json(result)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 from rich.progress import Progress
 
-from fortify.cli.common import Ctx, handle_errors, pass_ctx, print_json
+from fortify.cli.common import Ctx, common_options, handle_errors, pass_ctx, print_json
 
 
 def register(cli: click.Group) -> None:
@@ -14,6 +14,7 @@ def register(cli: click.Group) -> None:
         """The vector index (derived from the SQL store; always rebuildable)."""
 
     @index_group.command("check")
+    @common_options
     @pass_ctx
     @handle_errors
     def check_cmd(ctx: Ctx) -> None:
@@ -24,6 +25,7 @@ def register(cli: click.Group) -> None:
         print_json(report.to_dict())
 
     @index_group.command("rebuild")
+    @common_options
     @pass_ctx
     @handle_errors
     def rebuild_cmd(ctx: Ctx) -> None:
@@ -35,6 +37,7 @@ def register(cli: click.Group) -> None:
         click.echo(f"index rebuilt: {ctx.gallery.index.ntotal} templates")
 
     @cli.command("purge")
+    @common_options
     @pass_ctx
     @handle_errors
     def purge_cmd(ctx: Ctx) -> None:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import click
 
-from fortify.cli.common import Ctx, handle_errors, pass_ctx
+from fortify.cli.common import Ctx, common_options, handle_errors, pass_ctx
 
 
 def register(cli: click.Group) -> None:
     @cli.command("serve")
     @click.option("--host", default="127.0.0.1", show_default=True)
     @click.option("--port", default=8000, type=int, show_default=True)
+    @common_options
     @pass_ctx
     @handle_errors
     def serve_cmd(ctx: Ctx, host: str, port: int) -> None:

@@ -8,7 +8,7 @@ from rich.table import Table
 from sqlalchemy import select
 
 from fortify.accountability.operators import ROLES, create_user, rotate_token
-from fortify.cli.common import Ctx, handle_errors, pass_ctx, print_json
+from fortify.cli.common import Ctx, common_options, handle_errors, pass_ctx, print_json
 from fortify.store.tables import User
 
 
@@ -21,6 +21,7 @@ def register(cli: click.Group) -> None:
     @click.argument("name")
     @click.option("--role", type=click.Choice(ROLES), required=True)
     @click.option("--json", "as_json", is_flag=True)
+    @common_options
     @pass_ctx
     @handle_errors
     def add_cmd(ctx: Ctx, name: str, role: str, as_json: bool) -> None:
@@ -39,6 +40,7 @@ def register(cli: click.Group) -> None:
 
     @users_group.command("rotate")
     @click.argument("name")
+    @common_options
     @pass_ctx
     @handle_errors
     def rotate_cmd(ctx: Ctx, name: str) -> None:
@@ -52,6 +54,7 @@ def register(cli: click.Group) -> None:
         click.echo(token)
 
     @users_group.command("list")
+    @common_options
     @pass_ctx
     @handle_errors
     def list_cmd(ctx: Ctx) -> None:

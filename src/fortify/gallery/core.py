@@ -16,10 +16,14 @@ from fortify.accountability import audit
 from fortify.accountability.operators import Operator
 from fortify.config import Settings
 from fortify.engine import Engine
+from fortify.gallery import enroll as _enroll
+from fortify.gallery import records as _records
+from fortify.gallery import retention as _retention
+from fortify.gallery import search as _search
 from fortify.index.sync import IndexManager, OpenReport, Progress
 from fortify.modalities.face.dlib_backend import DlibResNetExtractor
 from fortify.store.db import Database
-from fortify.store.tables import Source
+from fortify.store.tables import AuditHead, Source
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +71,7 @@ class Gallery:
             audit.lock_head(s)
             yield s
             s.flush()
-            head = s.execute(select(audit.AuditHead).where(audit.AuditHead.id == 1)).scalar_one()
+            head = s.execute(select(AuditHead).where(AuditHead.id == 1)).scalar_one()
             seq, h = head.seq, head.hash
         audit.write_anchor(self.anchor_path, seq, h)
 
@@ -89,14 +93,17 @@ class Gallery:
             s.flush()
         return src
 
-    # -- verbs (implemented in sibling modules) ----------------------------------------------
-    from fortify.gallery.enroll import add_sample, enroll_image, opt_out, store_prepared
-    from fortify.gallery.records import (
-        delete_identity,
-        get_identity,
-        list_identities,
-        sample_image,
-        verify_audit,
-    )
-    from fortify.gallery.search import get_search, identify, list_searches
-    from fortify.gallery.retention import purge_expired
+    # -- verbs (implemented in sibling modules, bound here as methods) ----------------------
+    add_sample = _enroll.add_sample
+    enroll_image = _enroll.enroll_image
+    opt_out = _enroll.opt_out
+    store_prepared = _enroll.store_prepared
+    delete_identity = _records.delete_identity
+    get_identity = _records.get_identity
+    list_identities = _records.list_identities
+    sample_image = _records.sample_image
+    verify_audit = _records.verify_audit
+    get_search = _search.get_search
+    identify = _search.identify
+    list_searches = _search.list_searches
+    purge_expired = _retention.purge_expired

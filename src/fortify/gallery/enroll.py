@@ -85,8 +85,16 @@ def enroll_image(
     rgb = self.engine.load(data)
     result = self.engine.process(rgb, face=face, strict_quality=True)
     return store_prepared(
-        self, data, encode_jpeg(rgb), result, ref=ref, operator=operator, source=source,
-        display_name=display_name, synthetic=synthetic, attributes=attributes or {},
+        self,
+        data,
+        encode_jpeg(rgb),
+        result,
+        ref=ref,
+        operator=operator,
+        source=source,
+        display_name=display_name,
+        synthetic=synthetic,
+        attributes=attributes or {},
         captured_at=captured_at,
         original_name=original_name or (Path(image).name if not isinstance(image, bytes) else None),
     )
@@ -129,15 +137,21 @@ def store_prepared(
             created = ident is None
             if ident is None:
                 ident = Identity(
-                    source_id=src.id, reference=ref, display_name=display_name,
-                    synthetic=synthetic, attributes=attributes,
+                    source_id=src.id,
+                    reference=ref,
+                    display_name=display_name,
+                    synthetic=synthetic,
+                    attributes=attributes,
                 )
                 s.add(ident)
                 s.flush()
             sample = Sample(
-                id=sample_id, identity_id=ident.id, captured_at=captured_at or utcnow(),
+                id=sample_id,
+                identity_id=ident.id,
+                captured_at=captured_at or utcnow(),
                 image_path=str(image_path.relative_to(self.settings.home)) if image_path else None,
-                image_sha256=hashlib.sha256(data).hexdigest(), original_name=original_name,
+                image_sha256=hashlib.sha256(data).hexdigest(),
+                original_name=original_name,
                 quality=result.detection.quality.to_dict(),
                 face_box={"box": result.detection.bbox.as_list()},
             )
@@ -145,8 +159,15 @@ def store_prepared(
             s.flush()
             tid = _add_template(s, sample, result)
             self.record(
-                s, operator, "enroll", f"identity:{ident.id}", reference=ref, source=source,
-                sample_id=sample_id, template_id=tid, created_identity=created,
+                s,
+                operator,
+                "enroll",
+                f"identity:{ident.id}",
+                reference=ref,
+                source=source,
+                sample_id=sample_id,
+                template_id=tid,
+                created_identity=created,
             )
             out = EnrollResult(
                 ident.id, ref, sample_id, tid, created, result.detection.quality.to_dict()
@@ -161,8 +182,11 @@ def store_prepared(
 def _add_template(s: Session, sample: Sample, result: FaceResult) -> int:
     t = result.template
     row = TemplateRow(
-        sample_id=sample.id, identity_id=sample.identity_id, model_id=t.model_id,
-        model_version=t.model_version, data=t.to_bytes(),
+        sample_id=sample.id,
+        identity_id=sample.identity_id,
+        model_id=t.model_id,
+        model_version=t.model_version,
+        data=t.to_bytes(),
     )
     s.add(row)
     s.flush()
@@ -187,7 +211,11 @@ def add_sample(
             raise NotFound(f"no identity '{identity_id}'", identity_id=identity_id)
         ref, source = ident.reference, ident.source.name
     return self.enroll_image(
-        image, reference=ref, operator=operator, source=source, face=face,
+        image,
+        reference=ref,
+        operator=operator,
+        source=source,
+        face=face,
         captured_at=captured_at,
     )
 
@@ -197,9 +225,11 @@ def opt_out(self: Gallery, reference: str, *, operator: Operator, source: str = 
     operator.require("delete")
     ref = _check_reference(reference)
     with self.db.session() as s:
-        ident = s.execute(
-            select(Identity).join(Identity.source).where(Identity.reference == ref)
-        ).scalars().all()
+        ident = (
+            s.execute(select(Identity).join(Identity.source).where(Identity.reference == ref))
+            .scalars()
+            .all()
+        )
         ids = [i.id for i in ident if i.source.name == source]
     for iid in ids:
         self.delete_identity(iid, operator=operator, reason="opt-out")

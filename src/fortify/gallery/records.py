@@ -44,8 +44,13 @@ def identity_dict(ident: Identity, samples: bool = True) -> dict[str, Any]:
 
 
 def list_identities(
-    self: Gallery, *, operator: Operator, limit: int = 50, offset: int = 0,
-    source: str | None = None, reference: str | None = None,
+    self: Gallery,
+    *,
+    operator: Operator,
+    limit: int = 50,
+    offset: int = 0,
+    source: str | None = None,
+    reference: str | None = None,
 ) -> dict[str, Any]:
     operator.require("identities.read")
     q = select(Identity).options(selectinload(Identity.samples))
@@ -59,8 +64,10 @@ def list_identities(
     with self.db.session() as s:
         total = int(s.scalar(count_q) or 0)
         items = [
-            identity_dict(i) for i in s.scalars(q.order_by(Identity.created_at, Identity.id)
-                                                 .limit(limit).offset(offset))
+            identity_dict(i)
+            for i in s.scalars(
+                q.order_by(Identity.created_at, Identity.id).limit(limit).offset(offset)
+            )
         ]
     self.record_now(operator, "identity.list", "", limit=limit, offset=offset, returned=len(items))
     return {"total": total, "items": items}
@@ -103,8 +110,13 @@ def delete_identity(
         files = [self.settings.home / sm.image_path for sm in ident.samples if sm.image_path]
         s.delete(ident)
         self.record(
-            s, operator, "identity.delete", f"identity:{identity_id}", reference=ref,
-            templates=len(templates), reason=reason,
+            s,
+            operator,
+            "identity.delete",
+            f"identity:{identity_id}",
+            reference=ref,
+            templates=len(templates),
+            reason=reason,
         )
     self.index.catch_up()
     for f in files:
@@ -124,9 +136,7 @@ def sample_image(self: Gallery, sample_id: str, *, operator: Operator) -> bytes:
         data = path.read_bytes()
     except OSError as exc:
         raise NotFound(f"image file of sample '{sample_id}' is missing") from exc
-    self.record_now(
-        operator, "sample.view", f"sample:{sample_id}", identity_id=identity_id
-    )
+    self.record_now(operator, "sample.view", f"sample:{sample_id}", identity_id=identity_id)
     return data
 
 

@@ -35,8 +35,14 @@ def purge_expired(self: Gallery) -> int:
             e.probe_path = None
             e.retain_until = None
         if due:
-            self.record(s, SYSTEM, "retention.purge", "", purged=len(due),
-                        searches=[e.id for e in due][:1000])
+            self.record(
+                s,
+                SYSTEM,
+                "retention.purge",
+                "",
+                purged=len(due),
+                searches=[e.id for e in due][:1000],
+            )
     for p in paths:
         p.unlink(missing_ok=True)
     if due:

@@ -51,8 +51,13 @@ def identify(
         probe = self.engine.process(rgb, face=face)
     except FortifyError as exc:
         self.record_now(
-            operator, "search.failed", "", code=exc.code, purpose=req.purpose,
-            case_id=req.case_id, channel=channel,
+            operator,
+            "search.failed",
+            "",
+            code=exc.code,
+            purpose=req.purpose,
+            case_id=req.case_id,
+            channel=channel,
         )
         raise
     self.open_index()
@@ -85,15 +90,29 @@ def identify(
     with self.write() as s:
         s.add(
             Encounter(
-                id=sid, operator=operator.name, purpose=req.purpose, case_id=req.case_id,
-                channel=channel, created_at=now, decision=decision, threshold=threshold,
-                model_id=probe.template.model_id, result=result, probe_path=probe_path,
+                id=sid,
+                operator=operator.name,
+                purpose=req.purpose,
+                case_id=req.case_id,
+                channel=channel,
+                created_at=now,
+                decision=decision,
+                threshold=threshold,
+                model_id=probe.template.model_id,
+                result=result,
+                probe_path=probe_path,
                 retain_until=retain,
             )
         )
         self.record(
-            s, operator, "search", f"search:{sid}", purpose=req.purpose, case_id=req.case_id,
-            decision=decision, channel=channel,
+            s,
+            operator,
+            "search",
+            f"search:{sid}",
+            purpose=req.purpose,
+            case_id=req.case_id,
+            decision=decision,
+            channel=channel,
             candidates=[[c["reference"], c["score"]] for c in candidates],
         )
     return result
@@ -185,8 +204,13 @@ def get_search(self: Gallery, search_id: str, *, operator: Operator) -> dict[str
 
 
 def list_searches(
-    self: Gallery, *, operator: Operator, limit: int = 50, offset: int = 0,
-    operator_name: str | None = None, case_id: str | None = None,
+    self: Gallery,
+    *,
+    operator: Operator,
+    limit: int = 50,
+    offset: int = 0,
+    operator_name: str | None = None,
+    case_id: str | None = None,
 ) -> list[dict[str, Any]]:
     """Encounter summaries: officers see their own, supervisors and auditors all."""
     q = select(Encounter).order_by(Encounter.created_at.desc()).limit(limit).offset(offset)
@@ -199,9 +223,13 @@ def list_searches(
     with self.db.session() as s:
         return [
             {
-                "search_id": e.id, "operator": e.operator, "purpose": e.purpose,
-                "case_id": e.case_id, "created_at": e.created_at.isoformat(),
-                "decision": e.decision, "channel": e.channel,
+                "search_id": e.id,
+                "operator": e.operator,
+                "purpose": e.purpose,
+                "case_id": e.case_id,
+                "created_at": e.created_at.isoformat(),
+                "decision": e.decision,
+                "channel": e.channel,
                 "candidates": len(e.result.get("candidates", [])),
                 "probe_retained": e.probe_path is not None,
             }

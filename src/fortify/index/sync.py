@@ -21,7 +21,7 @@ import numpy as np
 from sqlalchemy import func, select
 
 from fortify.errors import IndexError_
-from fortify.index.base import Ids, Vectors, VectorIndex
+from fortify.index.base import Ids, VectorIndex, Vectors
 from fortify.index.factory import create_index, load_index
 from fortify.store.db import Database
 from fortify.store.tables import ChangeLog, TemplateRow
@@ -41,13 +41,20 @@ class OpenReport:
     seq: int
 
     def to_dict(self) -> dict[str, Any]:
-        return {"action": self.action, "reason": self.reason, "ntotal": self.ntotal, "seq": self.seq}
+        return {
+            "action": self.action,
+            "reason": self.reason,
+            "ntotal": self.ntotal,
+            "seq": self.seq,
+        }
 
 
 class IndexManager:
     """Owns one index for one model; all access goes through its lock."""
 
-    def __init__(self, db: Database, directory: Path, model_id: str, dim: int, factory: str) -> None:
+    def __init__(
+        self, db: Database, directory: Path, model_id: str, dim: int, factory: str
+    ) -> None:
         self.db = db
         self.model_id = model_id
         self.dim = dim
@@ -92,9 +99,9 @@ class IndexManager:
         """(number of templates of this model, newest change-log seq) in the store."""
         with self.db.session() as s:
             n = s.scalar(
-                select(func.count()).select_from(TemplateRow).where(
-                    TemplateRow.model_id == self.model_id
-                )
+                select(func.count())
+                .select_from(TemplateRow)
+                .where(TemplateRow.model_id == self.model_id)
             )
             seq = s.scalar(select(func.max(ChangeLog.seq)))
         return int(n or 0), int(seq or 0)

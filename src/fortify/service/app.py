@@ -73,7 +73,9 @@ def create_app(settings: Settings | None = None, gallery: Gallery | None = None)
         limit = settings.max_upload_bytes + 64 * 1024  # room for the other form fields
         if length and length.isdigit() and int(length) > limit:
             return errors.error_response(
-                request, 413, "payload_too_large",
+                request,
+                413,
+                "payload_too_large",
                 f"request body is larger than {settings.max_upload_bytes} bytes",
             )
         response = await call_next(request)

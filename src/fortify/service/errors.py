@@ -38,8 +38,13 @@ def error_response(
 
 
 _HTTP_CODES = {
-    400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-    405: "method_not_allowed", 413: "payload_too_large", 415: "unsupported_media",
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    415: "unsupported_media",
     422: "invalid_input",
 }
 
@@ -56,14 +61,18 @@ def install(app: FastAPI) -> None:
         errors = [
             {"loc": list(e.get("loc", [])), "msg": str(e.get("msg", ""))} for e in exc.errors()
         ]
-        missing = [e["loc"][-1] for e in errors if e["msg"].lower().startswith("field required")]
+        missing = [
+            e["loc"][-1] for e in errors if str(e["msg"]).lower().startswith("field required")
+        ]
         if "purpose" in missing:
             return error_response(
                 request, 422, "purpose_required", "every search needs a stated purpose"
             )
         if "image" in missing:
             return error_response(request, 422, "image_required", "an image file is required")
-        return error_response(request, 422, "invalid_input", "request is invalid", {"errors": errors})
+        return error_response(
+            request, 422, "invalid_input", "request is invalid", {"errors": errors}
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -64,7 +64,8 @@ class DlibFaceDetector:
         scale = min(1.0, self.max_side / max(h, w))
         small = image
         if scale < 1.0:
-            small = cv2.resize(image, (round(w * scale), round(h * scale)), cv2.INTER_AREA)
+            size = (round(w * scale), round(h * scale))
+            small = np.asarray(cv2.resize(image, size, interpolation=cv2.INTER_AREA))
         with self._lock:
             rects, scores, _ = self._detector.run(small, self.upsample, 0.0)
             found: list[Detection] = []
@@ -87,7 +88,9 @@ class DlibFaceDetector:
         x0, y0 = max(0, rect.left()), max(0, rect.top())
         x1, y1 = min(w, rect.right()), min(h, rect.bottom())
         bbox = BBox(int(x0), int(y0), int(max(0, x1 - x0)), int(max(0, y1 - y0)))
-        pts = tuple((float(shape.part(i).x), float(shape.part(i).y)) for i in range(shape.num_parts))
+        pts = tuple(
+            (float(shape.part(i).x), float(shape.part(i).y)) for i in range(shape.num_parts)
+        )
         face_px = int(min(rect.width(), rect.height()))
         quality = q.assess(np.asarray(chip), face_px, **self._quality_args)  # type: ignore[arg-type]
         return Detection(

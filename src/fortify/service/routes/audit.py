@@ -7,10 +7,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from sqlalchemy import select
 
-from fortify.store.tables import AuditEvent
 from fortify.service.deps import GalleryDep, OperatorDep
 from fortify.service.routes.common import ERRORS
 from fortify.service.schemas import AuditVerifyPublic
+from fortify.store.tables import AuditEvent
 
 router = APIRouter(tags=["audit"], responses=ERRORS)
 
@@ -32,12 +32,22 @@ def events(
     operator.require("audit.read")
     with gallery.db.session() as s:
         rows = s.scalars(
-            select(AuditEvent).where(AuditEvent.seq > after_seq).order_by(AuditEvent.seq)
+            select(AuditEvent)
+            .where(AuditEvent.seq > after_seq)
+            .order_by(AuditEvent.seq)
             .limit(limit)
         ).all()
         items = [
-            {"seq": e.seq, "ts": e.ts, "actor": e.actor, "action": e.action, "target": e.target,
-             "details": e.details, "prev_hash": e.prev_hash, "hash": e.hash}
+            {
+                "seq": e.seq,
+                "ts": e.ts,
+                "actor": e.actor,
+                "action": e.action,
+                "target": e.target,
+                "details": e.details,
+                "prev_hash": e.prev_hash,
+                "hash": e.hash,
+            }
             for e in rows
         ]
     gallery.record_now(operator, "audit.export", "", after_seq=after_seq, returned=len(items))

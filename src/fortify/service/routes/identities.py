@@ -15,7 +15,9 @@ router = APIRouter(tags=["identities"], responses=ERRORS)
 
 
 @router.post(
-    "/identities", status_code=status.HTTP_201_CREATED, response_model=EnrollPublic,
+    "/identities",
+    status_code=status.HTTP_201_CREATED,
+    response_model=EnrollPublic,
     operation_id="identities-create",
 )
 def create_identity(
@@ -33,8 +35,13 @@ def create_identity(
     operator.require("enroll")
     data = read_upload(image, settings.max_upload_bytes)
     r = gallery.enroll_image(
-        data, reference=reference, operator=operator, source=source,
-        display_name=display_name, synthetic=synthetic, face=parse_face(face),
+        data,
+        reference=reference,
+        operator=operator,
+        source=source,
+        display_name=display_name,
+        synthetic=synthetic,
+        face=parse_face(face),
         original_name=image.filename,
     )
     return EnrollPublic(**r.to_dict())
@@ -65,16 +72,16 @@ def get_identity(gallery: GalleryDep, operator: OperatorDep, identity_id: str) -
 @router.delete(
     "/identities/{identity_id}", response_model=DeletedPublic, operation_id="identities-delete"
 )
-def delete_identity(
-    gallery: GalleryDep, operator: OperatorDep, identity_id: str
-) -> DeletedPublic:
+def delete_identity(gallery: GalleryDep, operator: OperatorDep, identity_id: str) -> DeletedPublic:
     """Delete the identity, its samples, templates and photos (audited)."""
     return DeletedPublic(**gallery.delete_identity(identity_id, operator=operator))
 
 
 @router.post(
-    "/identities/{identity_id}/samples", status_code=status.HTTP_201_CREATED,
-    response_model=EnrollPublic, operation_id="identities-add_sample",
+    "/identities/{identity_id}/samples",
+    status_code=status.HTTP_201_CREATED,
+    response_model=EnrollPublic,
+    operation_id="identities-add_sample",
 )
 def add_sample(
     gallery: GalleryDep,
@@ -91,7 +98,8 @@ def add_sample(
 
 
 @router.get(
-    "/samples/{sample_id}/image", operation_id="samples-image",
+    "/samples/{sample_id}/image",
+    operation_id="samples-image",
     responses={200: {"content": {"image/jpeg": {}}}},
 )
 def sample_image(gallery: GalleryDep, operator: OperatorDep, sample_id: str) -> Response:

@@ -29,8 +29,13 @@ def create_search(
     operator.require("search")
     data = read_upload(image, settings.max_upload_bytes)
     result = gallery.identify(
-        data, operator=operator, purpose=purpose, case_id=case_id, top_k=top_k,
-        face=parse_face(face), channel="api",
+        data,
+        operator=operator,
+        purpose=purpose,
+        case_id=case_id,
+        top_k=top_k,
+        face=parse_face(face),
+        channel="api",
     )
     return SearchPublic(**result)
 
@@ -45,7 +50,10 @@ def list_searches(
     case_id: str | None = None,
 ) -> list[SearchSummary]:
     rows = gallery.list_searches(
-        operator=operator, limit=limit, offset=offset, operator_name=operator_name,
+        operator=operator,
+        limit=limit,
+        offset=offset,
+        operator_name=operator_name,
         case_id=case_id,
     )
     return [SearchSummary(**r) for r in rows]

@@ -18,7 +18,9 @@ router = APIRouter(tags=["system"], responses=ERRORS)
 def health(gallery: GalleryDep) -> HealthPublic:
     report = gallery.open_index()
     return HealthPublic(
-        status="ok", templates=gallery.index.ntotal, index=report.to_dict(),
+        status="ok",
+        templates=gallery.index.ntotal,
+        index=report.to_dict(),
         model=gallery.index.model_id,
     )
 
@@ -26,7 +28,8 @@ def health(gallery: GalleryDep) -> HealthPublic:
 @router.get("/me", response_model=OperatorPublic, operation_id="system-me")
 def me(operator: OperatorDep) -> OperatorPublic:
     return OperatorPublic(
-        name=operator.name, role=operator.role,
+        name=operator.name,
+        role=operator.role,
         permissions=sorted(PERMISSIONS.get(operator.role, frozenset())),
     )
 
@@ -36,8 +39,10 @@ def models(gallery: GalleryDep, operator: OperatorDep) -> dict[str, Any]:
     ex = gallery.engine.extractor
     return {
         "face": {
-            "model_id": ex.model_id, "model_version": ex.model_version,
-            "model_digest": ex.model_digest, "dim": ex.dim,
+            "model_id": ex.model_id,
+            "model_version": ex.model_version,
+            "model_digest": ex.model_digest,
+            "dim": ex.dim,
             "threshold": gallery.settings.match_threshold,
             "index_factory": gallery.settings.index_factory,
         }
