@@ -29,6 +29,10 @@ class Settings(BaseSettings):
         default="onnx", description="Run the ResNet with onnxruntime (converted locally) or dlib."
     )
     embed_threads: int = Field(default=1, ge=1, le=64)
+    detector: Literal["hog"] = Field(default="hog", description="Face detector.")
+    flip_average: bool = Field(
+        default=True, description="Average the templates of the face and its mirror image."
+    )
     detector_upsample: int = Field(default=1, ge=0, le=3)
     max_detect_side: int = Field(
         default=1280, ge=200, description="Images are scaled down to this."
@@ -42,10 +46,15 @@ class Settings(BaseSettings):
     index_factory: str = "Flat"
 
     # decisions
-    match_threshold: float = Field(
-        default=0.93,
-        description="Cosine score below which a candidate is not reported (dlib ResNet: about"
-        " FMR 1e-3 per comparison on CelebA pairs).",
+    target_fpir: float = Field(
+        default=0.01,
+        gt=0,
+        lt=1,
+        description="Chance a search of someone not enrolled returns any candidate; the "
+        "threshold is derived from the model's calibration and the gallery size.",
+    )
+    match_threshold: float | None = Field(
+        default=None, description="Fixed cosine threshold; overrides the calibrated one."
     )
     default_top_k: int = Field(default=10, ge=1, le=100)
     max_top_k: int = 100

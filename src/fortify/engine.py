@@ -11,6 +11,8 @@ import threading
 from pathlib import Path
 from typing import Literal
 
+import numpy as np
+
 from fortify.config import Settings
 from fortify.errors import ModelUnavailable, MultipleFaces, NoFaceFound, QualityTooLow
 from fortify.imaging import RGBImage, load_image
@@ -76,9 +78,7 @@ class Engine:
             try:
                 from fortify.modalities.face.dlib_onnx import OnnxDlibExtractor
 
-                return OnnxDlibExtractor(
-                    s.home / "models", intra_op_num_threads=s.embed_threads
-                )
+                return OnnxDlibExtractor(s.home / "models", intra_op_num_threads=s.embed_threads)
             except ImportError as exc:  # onnx/onnxruntime missing: same model via dlib
                 log.warning("onnxruntime unavailable (%s); using dlib for embeddings", exc)
         return DlibResNetExtractor()
@@ -111,7 +111,13 @@ class Engine:
         return self.detector.detect(image)
 
     def extract(self, image: RGBImage, detection: Detection) -> Template:
-        return self.extractor.extract(image, detection)
+        t = self.extractor.extract(image, detection)
+        if self.settings.flip_average and detection.chip is not None:
+            m = self.extractor.extract_chip(np.ascontiguousarray(detection.chip[:, ::-1]))
+            v = t.vector + m.vector
+            v = v / max(float(np.linalg.norm(v)), 1e-12)
+            t = Template(v, t.model_id, t.model_version, t.model_digest)
+        return t
 
     def process(
         self, image: RGBImage, *, face: FacePick = None, strict_quality: bool = False

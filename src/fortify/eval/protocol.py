@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import math
 import zlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -72,7 +72,7 @@ def _identity_rng(seed: int, identity: str) -> np.random.Generator:
 
 
 def split_open_set(
-    root: Path,
+    root: Path | Mapping[str, list[Path]],
     *,
     seed: int = 0,
     enroll_per_identity: int | Literal["all_but_one"] = 1,
@@ -82,7 +82,9 @@ def split_open_set(
     """Deterministic open-set split of ``root``.
 
     Args:
-        root: dataset folder with one sub-folder of images per identity.
+        root: dataset folder with one sub-folder of images per identity, or such a
+            mapping ``identity -> image paths`` already made (e.g. after merging folders
+            found to hold the same person).
         seed: controls every random choice; the same seed and files give the same split.
         enroll_per_identity: images enrolled per gallery identity, or ``"all_but_one"``.
             Gallery identities always keep at least one image as a mated probe, so those
@@ -106,7 +108,11 @@ def split_open_set(
     if max_identities is not None and max_identities < 1:
         raise ValueError(f"max_identities must be >= 1, got {max_identities}")
 
-    identities = list_identities(root)
+    identities = (
+        {k: sorted(v) for k, v in root.items() if v}
+        if isinstance(root, Mapping)
+        else list_identities(root)
+    )
     if not identities:
         raise ValueError(f"no identity folders with images under {root}")
     rng = np.random.default_rng(seed)

@@ -104,6 +104,7 @@ class Gallery:
     sample_image = _records.sample_image
     verify_audit = _records.verify_audit
     get_search = _search.get_search
+    add_capture = _search.add_capture
     identify = _search.identify
     list_searches = _search.list_searches
     purge_expired = _retention.purge_expired

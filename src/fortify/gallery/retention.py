@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 
 from fortify.accountability.operators import Operator
-from fortify.store.tables import Encounter, utcnow
+from fortify.store.tables import Encounter, EncounterCapture, utcnow
 
 if TYPE_CHECKING:
     from fortify.gallery.core import Gallery
@@ -31,6 +31,16 @@ def purge_expired(self: Gallery) -> int:
             )
         ).all()
         paths = [self.settings.home / e.probe_path for e in due if e.probe_path]
+        ids = [e.id for e in due]
+        for c in (
+            s.scalars(select(EncounterCapture).where(EncounterCapture.encounter_id.in_(ids)))
+            if ids
+            else []
+        ):
+            if c.probe_path:
+                paths.append(self.settings.home / c.probe_path)
+            c.probe_path = None
+            c.template = None
         for e in due:
             e.probe_path = None
             e.retain_until = None

@@ -1,27 +1,51 @@
-"""1:N search: purpose check, face template, index search, per-identity ranking, audit."""
+"""1:N search: purpose check, face template, index search, per-identity ranking, audit.
+
+An encounter may hold several captures of one person: their templates are fused
+(normalised mean) for the ranking, and each capture is also ranked on its own so
+that disagreement ("the top candidates differ") is flagged, never hidden.
+"""
 
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from fortify.accountability.operators import Operator
-from fortify.accountability.policy import LEAD_NOTICE, check_purpose
+from fortify.accountability.policy import LEAD_NOTICE, SearchRequest, check_purpose
 from fortify.engine import FacePick
 from fortify.errors import FortifyError, InvalidInput, NotFound
+from fortify.gallery.ranking import consistency, decision_threshold, rank_candidates
 from fortify.imaging import encode_jpeg, read_bytes
-from fortify.store.tables import Encounter, Identity, Sample, TemplateRow, new_id, utcnow
+from fortify.store.tables import Encounter, EncounterCapture, new_id, utcnow
+from fortify.templates.codec import decode
 from fortify.types import FaceResult
 
 if TYPE_CHECKING:
     from fortify.gallery.core import Gallery
 
 log = logging.getLogger(__name__)
+MAX_CAPTURES = 5
+
+
+def _acquire(
+    self: Gallery,
+    image: str | Path | bytes,
+    face: FacePick,
+    operator: Operator,
+    audit: dict[str, Any],
+) -> tuple[FaceResult, Any]:
+    try:
+        data = read_bytes(image, self.settings.max_upload_bytes)
+        rgb = self.engine.load(data)
+        return self.engine.process(rgb, face=face), rgb
+    except FortifyError as exc:
+        self.record_now(operator, "search.failed", audit.pop("target", ""), code=exc.code, **audit)
+        raise
 
 
 def identify(
@@ -45,48 +69,18 @@ def identify(
     k = top_k or self.settings.default_top_k
     if not 1 <= k <= self.settings.max_top_k:
         raise InvalidInput(f"top_k must be between 1 and {self.settings.max_top_k}")
-    try:
-        data = read_bytes(image, self.settings.max_upload_bytes)
-        rgb = self.engine.load(data)
-        probe = self.engine.process(rgb, face=face)
-    except FortifyError as exc:
-        self.record_now(
-            operator,
-            "search.failed",
-            "",
-            code=exc.code,
-            purpose=req.purpose,
-            case_id=req.case_id,
-            channel=channel,
-        )
-        raise
+    probe, rgb = _acquire(
+        self,
+        image,
+        face,
+        operator,
+        {"purpose": req.purpose, "case_id": req.case_id, "channel": channel},
+    )
     self.open_index()
-    candidates = _rank(self, probe, k)
-    threshold = self.settings.match_threshold
-    decision = "candidates" if candidates else "no_candidate"
     sid = new_id()
     now = utcnow()
-    probe_path = _keep_probe(self, sid, rgb)
-    result: dict[str, Any] = {
-        "search_id": sid,
-        "decision": decision,
-        "notice": LEAD_NOTICE,
-        "threshold": threshold,
-        "model": probe.template.model_id,
-        "model_version": probe.template.model_version,
-        "created_at": now.isoformat(),
-        "operator": operator.name,
-        "purpose": req.purpose,
-        "case_id": req.case_id,
-        "gallery_size": self.index.ntotal,
-        "probe": {
-            "face_box": probe.detection.bbox.as_list(),
-            "faces_found": probe.faces_found,
-            "quality": probe.detection.quality.to_dict(),
-        },
-        "candidates": candidates,
-    }
-    retain = now + timedelta(hours=self.settings.probe_retention_hours) if probe_path else None
+    result = _result(self, sid, operator, req, k, [probe], now, channel)
+    capture = _capture(self, sid, 1, probe, rgb, result)
     with self.write() as s:
         s.add(
             Encounter(
@@ -96,14 +90,15 @@ def identify(
                 case_id=req.case_id,
                 channel=channel,
                 created_at=now,
-                decision=decision,
-                threshold=threshold,
+                decision=result["decision"],
+                threshold=result["threshold"],
                 model_id=probe.template.model_id,
                 result=result,
-                probe_path=probe_path,
-                retain_until=retain,
+                probe_path=capture.probe_path,
+                retain_until=_retain_until(self, now, capture),
             )
         )
+        s.add(capture)
         self.record(
             s,
             operator,
@@ -111,86 +106,144 @@ def identify(
             f"search:{sid}",
             purpose=req.purpose,
             case_id=req.case_id,
-            decision=decision,
+            decision=result["decision"],
             channel=channel,
-            candidates=[[c["reference"], c["score"]] for c in candidates],
+            candidates=[[c["reference"], c["score"]] for c in result["candidates"]],
         )
     return result
 
 
-def _keep_probe(self: Gallery, sid: str, rgb: Any) -> str | None:
+def add_capture(
+    self: Gallery,
+    search_id: str,
+    image: str | Path | bytes,
+    *,
+    operator: Operator,
+    face: FacePick = None,
+    channel: str = "api",
+) -> dict[str, Any]:
+    """Add another capture of the same person to an encounter and search again, fused."""
+    operator.require("search")
+    with self.db.session() as s:
+        enc = s.get(Encounter, search_id)
+        if enc is None or enc.operator != operator.name:
+            raise NotFound(f"no search '{search_id}' of yours", search_id=search_id)
+        rows = s.scalars(
+            select(EncounterCapture)
+            .where(EncounterCapture.encounter_id == search_id)
+            .order_by(EncounterCapture.seq)
+        ).all()
+        req = SearchRequest(enc.purpose, enc.case_id)
+        k = len(enc.result.get("candidates", [])) or self.settings.default_top_k
+        k = max(k, int(enc.result.get("top_k", k)))
+        created = enc.created_at
+    if len(rows) >= MAX_CAPTURES:
+        raise InvalidInput(f"an encounter holds at most {MAX_CAPTURES} captures")
+    if any(r.template is None for r in rows):
+        raise InvalidInput("the earlier captures of this search were purged (retention)")
+    probe, rgb = _acquire(
+        self,
+        image,
+        face,
+        operator,
+        {"target": f"search:{search_id}", "channel": channel, "capture": len(rows) + 1},
+    )
+    self.open_index()
+    earlier = [decode(r.template) for r in rows if r.template is not None]
+    vectors = [t.vector for t in earlier] + [probe.template.vector]
+    result = _result(self, search_id, operator, req, k, vectors, created, channel, probe_info=probe)
+    capture = _capture(self, search_id, len(rows) + 1, probe, rgb, result)
+    with self.write() as s:
+        enc = s.get(Encounter, search_id)
+        if enc is None:
+            raise NotFound(f"no search '{search_id}'", search_id=search_id)
+        enc.result = result
+        enc.decision = result["decision"]
+        enc.threshold = result["threshold"]
+        s.add(capture)
+        self.record(
+            s,
+            operator,
+            "search.capture",
+            f"search:{search_id}",
+            capture=capture.seq,
+            decision=result["decision"],
+            agree=result["consistency"]["agree"],
+            candidates=[[c["reference"], c["score"]] for c in result["candidates"]],
+        )
+    return result
+
+
+def _result(
+    self: Gallery,
+    sid: str,
+    operator: Operator,
+    req: SearchRequest,
+    k: int,
+    captures: list[Any],
+    created: datetime,
+    channel: str,
+    probe_info: FaceResult | None = None,
+) -> dict[str, Any]:
+    vectors = [c.template.vector if isinstance(c, FaceResult) else c for c in captures]
+    last = probe_info or (captures[-1] if isinstance(captures[-1], FaceResult) else None)
+    fused = np.sum(np.stack(vectors), axis=0)
+    fused = fused / max(float(np.linalg.norm(fused)), 1e-12)
+    threshold, source, limited = decision_threshold(self)
+    candidates = rank_candidates(self, fused, k, threshold)
+    result: dict[str, Any] = {
+        "search_id": sid,
+        "decision": "candidates" if candidates else "no_candidate",
+        "notice": LEAD_NOTICE,
+        "threshold": round(threshold, 4),
+        "threshold_source": source,
+        "target_fpir": self.settings.target_fpir if source == "calibrated" else None,
+        "threshold_resolution_limited": limited,
+        "model": self.index.model_id,
+        "model_version": last.template.model_version if last else "",
+        "created_at": created.isoformat(),
+        "operator": operator.name,
+        "purpose": req.purpose,
+        "case_id": req.case_id,
+        "channel": channel,
+        "top_k": k,
+        "gallery_size": self.index.ntotal,
+        "probe": {
+            "face_box": last.detection.bbox.as_list() if last else [],
+            "faces_found": last.faces_found if last else 0,
+            "quality": last.detection.quality.to_dict() if last else {},
+        },
+        "captures": len(vectors),
+        "consistency": consistency(self, vectors, threshold),
+        "candidates": candidates,
+    }
+    return result
+
+
+def _capture(
+    self: Gallery, sid: str, seq: int, probe: FaceResult, rgb: Any, result: dict[str, Any]
+) -> EncounterCapture:
+    path = None
+    if self.settings.probe_retention_hours > 0:
+        p = self.settings.media_dir / "probes" / f"{sid}-{seq}.jpg"
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_bytes(encode_jpeg(rgb))
+        path = str(p.relative_to(self.settings.home))
+    top = result["consistency"]["per_capture"][-1]
+    return EncounterCapture(
+        encounter_id=sid,
+        seq=seq,
+        template=probe.template.to_bytes(),
+        probe_path=path,
+        quality=probe.detection.quality.to_dict(),
+        top=top,
+    )
+
+
+def _retain_until(self: Gallery, now: datetime, capture: EncounterCapture) -> datetime | None:
     if self.settings.probe_retention_hours <= 0:
         return None
-    path = self.settings.media_dir / "probes" / f"{sid}.jpg"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(encode_jpeg(rgb))
-    return str(path.relative_to(self.settings.home))
-
-
-def _rank(self: Gallery, probe: FaceResult, k: int) -> list[dict[str, Any]]:
-    """Best score per identity over all its templates, above threshold, top ``k``."""
-    n = self.index.ntotal
-    if n == 0:
-        self.index.catch_up()
-        n = self.index.ntotal
-        if n == 0:
-            return []
-    kk = min(max(4 * k + 16, 32), n)
-    d, ids = self.index.refresh_and_search(probe.template.vector[None, :], kk)
-    hits = [(int(i), float(sc)) for i, sc in zip(ids[0], d[0], strict=True) if i >= 0]
-    hits = [h for h in hits if h[1] >= self.settings.match_threshold]
-    if not hits:
-        return []
-    with self.db.session() as s:
-        rows = s.execute(
-            select(TemplateRow.id, TemplateRow.identity_id, TemplateRow.sample_id).where(
-                TemplateRow.id.in_([h[0] for h in hits])
-            )
-        ).all()
-        owner = {r.id: (r.identity_id, r.sample_id) for r in rows}
-        best: dict[str, tuple[float, str]] = {}
-        for tid, score in hits:  # hits are in descending score order
-            if tid in owner and owner[tid][0] not in best:
-                best[owner[tid][0]] = (score, owner[tid][1])
-        top = sorted(best.items(), key=lambda kv: -kv[1][0])[:k]
-        idents = {
-            i.id: i for i in s.scalars(select(Identity).where(Identity.id.in_([t[0] for t in top])))
-        }
-        counts = dict(
-            s.execute(
-                select(TemplateRow.identity_id, func.count())
-                .where(TemplateRow.identity_id.in_(list(idents)))
-                .group_by(TemplateRow.identity_id)
-            ).all()
-        )
-        out: list[dict[str, Any]] = []
-        for iid, (score, sample_id) in top:
-            ident = idents.get(iid)
-            if ident is None:  # deleted between index search and now
-                continue
-            photo = s.scalar(
-                select(Sample.id)
-                .where(Sample.identity_id == iid, Sample.image_path.is_not(None))
-                .order_by(Sample.captured_at.desc())
-                .limit(1)
-            )
-            out.append(
-                {
-                    "rank": len(out) + 1,
-                    "identity_id": iid,
-                    "reference": ident.reference,
-                    "display_name": ident.display_name,
-                    "synthetic": ident.synthetic,
-                    "source": ident.source.name,
-                    "score": round(float(np.clip(score, -1.0, 1.0)), 4),
-                    "matched_sample_id": sample_id,
-                    "photo_sample_id": photo,
-                    "photo_url": f"/v1/samples/{photo}/image" if photo else None,
-                    "samples_compared": int(counts.get(iid, 0)),
-                    "attributes": ident.attributes,
-                }
-            )
-    return out
+    return now + timedelta(hours=self.settings.probe_retention_hours)
 
 
 def get_search(self: Gallery, search_id: str, *, operator: Operator) -> dict[str, Any]:
@@ -231,6 +284,8 @@ def list_searches(
                 "decision": e.decision,
                 "channel": e.channel,
                 "candidates": len(e.result.get("candidates", [])),
+                "captures": int(e.result.get("captures", 1)),
+                "agree": bool(e.result.get("consistency", {}).get("agree", True)),
                 "probe_retained": e.probe_path is not None,
             }
             for e in s.scalars(q)

@@ -19,6 +19,7 @@ from fortify.config import Settings
 from fortify.gallery import Gallery
 from fortify.service import errors
 from fortify.service.api import api_router
+from fortify.service.routes import pwa
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent.parent / "capture" / "static"
@@ -83,6 +84,7 @@ def create_app(settings: Settings | None = None, gallery: Gallery | None = None)
         return response
 
     app.include_router(api_router)
+    app.include_router(pwa.router)
     if STATIC.is_dir():
         app.mount("/static", StaticFiles(directory=STATIC), name="static")
 

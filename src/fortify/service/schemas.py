@@ -45,6 +45,11 @@ class CandidatePublic(BaseModel):
     synthetic: bool
     source: str
     score: float = Field(description="Cosine similarity of the best-matching template.")
+    estimated_fpir: float | None = Field(
+        default=None,
+        description="Estimated chance that a search of someone not enrolled scores this high "
+        "in a gallery of this size (from the model's calibration).",
+    )
     matched_sample_id: str
     photo_sample_id: str | None
     photo_url: str | None
@@ -52,11 +57,29 @@ class CandidatePublic(BaseModel):
     attributes: dict[str, Any]
 
 
+class CaptureTop(BaseModel):
+    capture: int
+    top_identity_id: str | None
+    top_score: float | None
+
+
+class ConsistencyPublic(BaseModel):
+    agree: bool = Field(description="All captures point at the same top candidate (or none).")
+    warning: str | None
+    min_capture_similarity: float | None
+    per_capture: list[CaptureTop]
+
+
 class SearchPublic(BaseModel):
     search_id: str
     decision: str = Field(description='"candidates" or "no_candidate"')
     notice: str
     threshold: float
+    threshold_source: str = Field(default="fixed", description='"calibrated" or "fixed"')
+    target_fpir: float | None = None
+    threshold_resolution_limited: bool = False
+    captures: int = 1
+    consistency: ConsistencyPublic | None = None
     model: str
     model_version: str
     created_at: str
@@ -77,6 +100,8 @@ class SearchSummary(BaseModel):
     decision: str
     channel: str
     candidates: int
+    captures: int = 1
+    agree: bool = True
     probe_retained: bool
 
 

@@ -135,6 +135,22 @@ class Encounter(Base):
     confirmed_identity_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
 
 
+class EncounterCapture(Base):
+    """One capture of an encounter; several captures of one person are fused."""
+
+    __tablename__ = "encounter_captures"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    encounter_id: Mapped[str] = mapped_column(
+        ForeignKey("encounters.id", ondelete="CASCADE"), index=True
+    )
+    seq: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    template: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    probe_path: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    quality: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    top: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
 class User(Base):
     """An operator. Only a hash of the API token is stored."""
 

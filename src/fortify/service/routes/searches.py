@@ -40,6 +40,28 @@ def create_search(
     return SearchPublic(**result)
 
 
+@router.post(
+    "/searches/{search_id}/captures",
+    response_model=SearchPublic,
+    operation_id="searches-add_capture",
+)
+def add_capture(
+    gallery: GalleryDep,
+    settings: SettingsDep,
+    operator: OperatorDep,
+    search_id: str,
+    image: Annotated[UploadFile, File(description="Another capture of the same person.")],
+    face: Annotated[str | None, Form(description="'largest' or a face index")] = None,
+) -> SearchPublic:
+    """Add a capture to your own encounter: captures are fused, disagreement is flagged."""
+    operator.require("search")
+    data = read_upload(image, settings.max_upload_bytes)
+    result = gallery.add_capture(
+        search_id, data, operator=operator, face=parse_face(face), channel="api"
+    )
+    return SearchPublic(**result)
+
+
 @router.get("/searches", response_model=list[SearchSummary], operation_id="searches-list")
 def list_searches(
     gallery: GalleryDep,

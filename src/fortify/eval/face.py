@@ -1,0 +1,250 @@
+"""``fortify eval face``: a seeded, NIST-FRTE-style open-set 1:N evaluation on a folder.
+
+Half the identities are enrolled (one image each, or all but one), probes are
+their other images (mated) plus every image of the other half (non-mated).
+Failures to acquire (no usable face) count as misses and are reported apart.
+Scores are per identity: the best over that identity's enrolled templates, as
+in the live search. Verification (1:1) uses every pair of acquired images.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from fortify.config import Settings
+from fortify.eval.metrics import (
+    DetCurve,
+    FmrTable,
+    identification_det,
+    open_set_identification,
+    per_group,
+    score_to_fpr_table,
+    verification_det,
+    verification_rates,
+)
+from fortify.eval.protocol import all_pairs, list_identities, split_open_set
+from fortify.eval.templates import Outcome, extract_many
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class FaceEvalReport:
+    metrics: dict[str, Any]
+    curves: dict[str, DetCurve] = field(default_factory=dict)
+    impostor_table: FmrTable | None = None
+
+
+def _per_identity_max(
+    scores: np.ndarray[Any, Any], owners: np.ndarray[Any, Any], n_ids: int
+) -> np.ndarray[Any, Any]:
+    """(n_probes, n_templates) -> (n_probes, n_identities), best template per identity."""
+    out = np.full((scores.shape[0], n_ids), -np.inf, dtype=np.float32)
+    for j in range(n_ids):
+        cols = owners == j
+        if cols.any():
+            out[:, j] = scores[:, cols].max(axis=1)
+    return out
+
+
+DUPLICATE_COSINE = 0.995
+
+
+def merge_duplicate_identities(
+    folders: dict[str, list[Path]], outcomes: dict[str, Outcome]
+) -> tuple[dict[str, list[Path]], list[list[str]]]:
+    """Merge identity folders that hold the same photograph (label noise in the data).
+
+    Two folders sharing a near-identical image (template cosine >= 0.995, i.e. the
+    same photo re-encoded or re-cropped) cannot be two different people; counting
+    their matches as false positives would charge the matcher for the labels' error.
+    Returns the merged mapping and the groups merged (reported with the metrics).
+    """
+    names = sorted(folders)
+    rows = [(n, v) for n in names for p in folders[n] if not isinstance(v := outcomes[str(p)], str)]
+    if not rows:
+        return folders, []
+    x = np.stack([v for _, v in rows]).astype(np.float32)
+    owner = np.array([names.index(n) for n, _ in rows])
+    parent = list(range(len(names)))
+
+    def find(a: int) -> int:
+        while parent[a] != a:
+            parent[a] = parent[parent[a]]
+            a = parent[a]
+        return a
+
+    for start in range(0, len(x), 1024):
+        s = x[start : start + 1024] @ x.T
+        ii, jj = np.nonzero(s >= DUPLICATE_COSINE)
+        for i, j in zip(ii + start, jj, strict=True):
+            a, b = find(int(owner[i])), find(int(owner[j]))
+            if a != b:
+                parent[max(a, b)] = min(a, b)
+    groups: dict[int, list[str]] = {}
+    for k, n in enumerate(names):
+        groups.setdefault(find(k), []).append(n)
+    merged = {"+".join(g): [p for n in g for p in folders[n]] for g in groups.values()}
+    return merged, [g for g in groups.values() if len(g) > 1]
+
+
+def read_groups(path: Path) -> dict[str, str]:
+    """``identity,group`` rows (a header row is allowed)."""
+    with path.open(newline="") as f:
+        rows = [r for r in csv.reader(f) if len(r) >= 2]
+    if rows and rows[0][0].strip().lower() in ("identity", "id", "reference"):
+        rows = rows[1:]
+    return {r[0].strip(): r[1].strip() for r in rows}
+
+
+def evaluate_face(
+    root: Path,
+    settings: Settings,
+    *,
+    seed: int = 0,
+    enroll: Literal["one", "all_but_one"] = "one",
+    max_identities: int | None = None,
+    workers: int = 2,
+    cache_dir: Path | None = None,
+    groups: dict[str, str] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    label: str | None = None,
+    merge_duplicates: bool = True,
+) -> FaceEvalReport:
+    t_start = time.perf_counter()
+    folders = list_identities(root)
+    every = sorted(p for ps in folders.values() for p in ps)
+    outcomes, secs = extract_many(
+        every, settings, workers=workers, cache_dir=cache_dir, progress=progress
+    )
+    merges: list[list[str]] = []
+    if merge_duplicates:
+        folders, merges = merge_duplicate_identities(folders, outcomes)
+    split = split_open_set(
+        folders,
+        seed=seed,
+        enroll_per_identity=1 if enroll == "one" else "all_but_one",
+        max_identities=max_identities,
+    )
+
+    def ok(p: Path) -> bool:
+        return not isinstance(outcomes[str(p)], str)
+
+    def vec(p: Path) -> Outcome:
+        return outcomes[str(p)]
+
+    ids = list(split.gallery_identities)
+    index_of = {i: n for n, i in enumerate(ids)}
+    gallery_items = list(split.gallery)
+    mated_items = list(split.mated_probes)
+    # A failed enrolment capture is re-taken at enrolment time: use the identity's next
+    # acquirable image instead (and drop it from the probes). Counted as failure to enrol.
+    fte = sorted({i for i, p in gallery_items if not ok(p)})
+    for i in fte:
+        if any(ok(p) for j, p in gallery_items if j == i):
+            continue
+        spare = next(((j, p) for j, p in mated_items if j == i and ok(p)), None)
+        if spare is not None:
+            mated_items.remove(spare)
+            gallery_items.append(spare)
+    g_rows = [(index_of[i], vec(p)) for i, p in gallery_items if ok(p)]
+    never = [i for i in ids if i not in {ids[j] for j, _ in g_rows}]
+    gallery = np.stack([v for _, v in g_rows]).astype(np.float32)
+    owners = np.array([j for j, _ in g_rows])
+
+    mated = [(i, p) for i, p in mated_items if ok(p)]
+    n_failed_mated = len(mated_items) - len(mated)
+    nonmated = [(i, p) for i, p in split.nonmated_probes if ok(p)]
+    n_failed_nonmated = len(split.nonmated_probes) - len(nonmated)
+
+    def id_scores(items: list[tuple[str, Path]]) -> np.ndarray[Any, Any]:
+        if not items:
+            return np.zeros((0, len(ids)), np.float32)
+        probes = np.stack([vec(p) for _, p in items]).astype(np.float32)
+        return _per_identity_max(probes @ gallery.T, owners, len(ids))
+
+    sm = id_scores(mated)
+    mate_cols = np.array([index_of[i] for i, _ in mated], dtype=np.int64)
+    mate_scores = sm[np.arange(len(mated)), mate_cols] if len(mated) else np.zeros(0)
+    mate_ranks = (sm > mate_scores[:, None]).sum(axis=1) + 1
+    mate_ranks = np.where(np.isfinite(mate_scores), mate_ranks, 10**9)
+    mate_scores = np.where(np.isfinite(mate_scores), mate_scores, np.nan)
+    sn = id_scores(nonmated)
+    top_non = sn.max(axis=1) if len(nonmated) else np.zeros(0)
+
+    ident = open_set_identification(
+        mate_scores,
+        mate_ranks,
+        top_non,
+        n_failed_mated=n_failed_mated,
+        n_failed_nonmated=n_failed_nonmated,
+    )
+    name = label or settings.face_model
+    curves = {
+        f"{name} 1:N": identification_det(
+            mate_scores,
+            mate_ranks,
+            top_non,
+            n_failed_mated=n_failed_mated,
+            n_failed_nonmated=n_failed_nonmated,
+        )
+    }
+
+    # 1:1 on all pairs of acquired images
+    acq = [
+        (i, p)
+        for i, p in sorted(set(split.gallery + split.mated_probes + split.nonmated_probes))
+        if ok(p)
+    ]
+    labels = [i for i, _ in acq]
+    x = np.stack([vec(p) for _, p in acq]).astype(np.float32)
+    gen, imp = all_pairs(labels)
+    gs = np.einsum("ij,ij->i", x[gen[:, 0]], x[gen[:, 1]])
+    ims = np.einsum("ij,ij->i", x[imp[:, 0]], x[imp[:, 1]])
+    verif = verification_rates(gs, ims, fmr_targets=(1e-3, 1e-4))
+    curves[f"{name} 1:1"] = verification_det(gs, ims)
+
+    metrics: dict[str, Any] = {
+        "model": settings.face_model,
+        "label": name,
+        "settings": {
+            "embed_runtime": settings.embed_runtime,
+            "detector": settings.detector,
+            "detector_upsample": settings.detector_upsample,
+            "flip_average": settings.flip_average,
+        },
+        "protocol": {"seed": seed, "enroll": enroll, **split.summary()},
+        **ident.to_dict(),
+        "failure_to_enroll": len(fte) / max(1, len(ids)),
+        "identities_never_enrolled": len(never),
+        "fnmr_at_fmr_0.001": verif.to_dict()["fnmr_at_fmr_0.001"],
+        "verification": verif.to_dict(),
+        "label_noise_merged": merges,
+        "images": len(every),
+        "acquired": len(acq),
+        "ms_per_image_p50": round(float(np.median(secs)) * 1000, 1) if secs else None,
+        "seconds": round(time.perf_counter() - t_start, 1),
+    }
+    if groups:
+        mg = [groups.get(i, "unknown") for i, _ in mated]
+        ng = [groups.get(i, "unknown") for i, _ in nonmated]
+        fm = [groups.get(i, "unknown") for i, p in mated_items if not ok(p)]
+        fn = [groups.get(i, "unknown") for i, p in split.nonmated_probes if not ok(p)]
+        metrics["per_group"] = per_group(
+            mate_scores,
+            mate_ranks,
+            mg,
+            top_non,
+            ng,
+            failed_mated_groups=fm,
+            failed_nonmated_groups=fn,
+        ).to_dict()
+    return FaceEvalReport(metrics, curves, score_to_fpr_table(ims))

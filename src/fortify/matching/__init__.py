@@ -1,0 +1,1 @@
+"""Scores in false-match terms: calibration tables, thresholds for a target FPIR, fusion."""

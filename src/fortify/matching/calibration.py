@@ -1,0 +1,88 @@
+"""Calibrated decisions: what a score means at a given gallery size.
+
+A model ships an empirical impostor-score table (made by ``fortify eval face
+--calibration-out``). For a gallery of ``N`` templates the chance that a
+non-mated search returns any candidate at or above score ``s`` is estimated as
+
+    FPIR(s, N) = 1 - (1 - FMR(s)) ** N
+
+so the operating threshold for a target FPIR solves ``FMR(t) = 1 - (1 - FPIR) ** (1/N)``.
+Templates of one person are correlated, so treating them as independent overstates
+FPIR a little: the estimate errs on the side of caution.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from fortify.errors import ConfigError
+from fortify.eval.metrics import FmrTable
+
+log = logging.getLogger(__name__)
+
+PACKAGED = Path(__file__).resolve().parent.parent / "models" / "calibration"
+
+
+@dataclass(frozen=True)
+class Calibration:
+    model_id: str
+    table: FmrTable
+    source: str
+    meta: dict[str, Any]
+
+    def fmr(self, score: float) -> float:
+        return float(self.table.estimate_many(np.asarray([score]))[0])
+
+    def fpir(self, score: float, gallery_size: int) -> float:
+        """Estimated chance that a non-mated search reaches ``score`` in this gallery."""
+        f = self.fmr(score)
+        n = max(1, gallery_size)
+        return float(-math.expm1(n * math.log1p(-min(f, 1 - 1e-15))))
+
+    def threshold(self, target_fpir: float, gallery_size: int) -> tuple[float, bool]:
+        """(threshold, resolution_limited) for a target FPIR at this gallery size."""
+        n = max(1, gallery_size)
+        per_comparison = -math.expm1(math.log1p(-target_fpir) / n)
+        scores, fmr = self.table.scores, self.table.fmr
+        ok = np.nonzero(fmr <= per_comparison)[0]
+        if ok.size == 0:
+            # below what the calibration data can resolve: stay above every impostor seen
+            return float(scores[-1]) + 0.005, True
+        return float(scores[ok[0]]), False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "model_id": self.model_id,
+            "source": self.source,
+            "table": self.table.to_dict(),
+            **{"meta": self.meta},
+        }
+
+
+def save_calibration(path: Path, model_id: str, table: FmrTable, meta: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        json.dumps({"model_id": model_id, "meta": meta, "table": table.to_dict()}, indent=1)
+    )
+
+
+@cache
+def load_calibration(model_id: str, directory: Path | None = None) -> Calibration:
+    """The calibration stored with a model (a packaged JSON, or one in ``directory``)."""
+    path = (directory or PACKAGED) / f"{model_id}.json"
+    try:
+        data = json.loads(path.read_text())
+        table = FmrTable.from_dict(data["table"])
+    except (OSError, ValueError, KeyError) as exc:
+        raise ConfigError(f"no usable calibration for model {model_id} at {path}: {exc}") from exc
+    if data.get("model_id") != model_id:
+        raise ConfigError(f"calibration {path} is for {data.get('model_id')}, not {model_id}")
+    return Calibration(model_id, table, str(path), dict(data.get("meta", {})))
