@@ -59,18 +59,42 @@ class Engine:
         """Load the models (idempotent)."""
         with self._lock:
             if self._extractor is None:
-                s = self.settings
-                self._detector = DlibFaceDetector(
-                    upsample=s.detector_upsample,
-                    max_side=s.max_detect_side,
-                    min_face_px=s.min_face_px,
-                    min_sharpness=s.min_sharpness,
-                    min_brightness=s.min_brightness,
-                    max_brightness=s.max_brightness,
-                )
+                self._detector = self._make_detector()
                 self._extractor = self._make_extractor()
                 log.info("face engine ready: %s", self._extractor.model_version)
         return self
+
+    def _make_detector(self) -> DlibFaceDetector:
+        s = self.settings
+        quality = {
+            "max_side": s.max_detect_side,
+            "min_face_px": s.min_face_px,
+            "min_sharpness": s.min_sharpness,
+            "min_brightness": s.min_brightness,
+            "max_brightness": s.max_brightness,
+        }
+        if s.detector != "hog":
+            try:
+                from fortify.modalities.face.mmod_onnx import (
+                    CascadeFaceDetector,
+                    MmodFaceDetector,
+                )
+
+                cls = CascadeFaceDetector if s.detector == "cascade" else MmodFaceDetector
+                hog_up: int | tuple[int, ...] = (
+                    (0, s.detector_upsample)
+                    if s.cascade_fast and s.detector_upsample > 0
+                    else s.detector_upsample
+                )
+                return cls(
+                    upsample=s.cnn_upsample,
+                    hog_upsample=hog_up,
+                    cache_dir=s.home / "models",
+                    **quality,  # type: ignore[arg-type]
+                )
+            except ImportError as exc:  # onnx/onnxruntime missing
+                log.warning("onnxruntime unavailable (%s); using the HOG face detector", exc)
+        return DlibFaceDetector(upsample=s.detector_upsample, **quality)  # type: ignore[arg-type]
 
     def _make_extractor(self) -> Extractor:
         s = self.settings

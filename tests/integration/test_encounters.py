@@ -26,7 +26,11 @@ def test_candidates_carry_fpr_estimates(enrolled: Gallery, people: People, admin
 
 
 def test_calibrated_threshold_by_default(
-    enrolled_home: Path, tmp_path: Path, engine, people: People, admin: Operator  # type: ignore[no-untyped-def]
+    enrolled_home: Path,
+    tmp_path: Path,
+    engine,
+    people: People,
+    admin: Operator,  # type: ignore[no-untyped-def]
 ) -> None:
     import shutil
 
@@ -40,7 +44,9 @@ def test_calibrated_threshold_by_default(
     g.close()
 
 
-def test_second_capture_same_person_agrees(enrolled: Gallery, people: People, admin: Operator) -> None:
+def test_second_capture_same_person_agrees(
+    enrolled: Gallery, people: People, admin: Operator
+) -> None:
     ref, files = people[2]
     r = enrolled.identify(files[1], operator=admin, purpose="test: two captures")
     assert r["captures"] == 1 and r["consistency"]["agree"]
@@ -71,7 +77,11 @@ def test_capture_only_on_own_search(enrolled: Gallery, people: People, admin: Op
 
 
 def test_retention_purges_probe_images(
-    enrolled_home: Path, tmp_path: Path, engine, people: People, admin: Operator  # type: ignore[no-untyped-def]
+    enrolled_home: Path,
+    tmp_path: Path,
+    engine,
+    people: People,
+    admin: Operator,  # type: ignore[no-untyped-def]
 ) -> None:
     import shutil
 

@@ -30,6 +30,8 @@ TEMPLATE_KEYS = (
     "embed_runtime",
     "detector",
     "detector_upsample",
+    "cnn_upsample",
+    "cascade_fast",
     "max_detect_side",
     "flip_average",
 )
@@ -75,6 +77,8 @@ def extract_many(
         cache_dir.mkdir(parents=True, exist_ok=True)
         cache_file = cache_dir / f"templates-{cache_key(settings)}.npz"
         cache = _load(cache_file)
+    given = paths
+    paths = [p.resolve() for p in paths]  # cache keys are absolute paths
     todo = [str(p) for p in paths if str(p) not in cache]
     times: list[float] = []
     done = len(paths) - len(todo)
@@ -91,7 +95,7 @@ def extract_many(
                     progress(done, len(paths))
         if cache_file is not None:
             _save(cache_file, cache)
-    return {str(p): cache[str(p)] for p in paths}, times
+    return {str(g): cache[str(p)] for g, p in zip(given, paths, strict=True)}, times
 
 
 def _load(path: Path) -> dict[str, Outcome]:

@@ -123,9 +123,27 @@ def top_hits(
     ]
 
 
-def consistency(self: Gallery, vectors: list[FloatArray], threshold: float) -> dict[str, Any]:
-    """Does each capture on its own point at the same top candidate (or at none)?"""
+def consistency(
+    self: Gallery,
+    vectors: list[FloatArray],
+    threshold: float,
+    fused: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """Does each capture on its own point at the same top candidate (or at none)?
+
+    With one capture the fused ranking is that capture's ranking (``fused``).
+    """
     per: list[dict[str, Any]] = []
+    if len(vectors) == 1 and fused is not None:
+        top = fused[0] if fused else None
+        per.append(
+            {
+                "capture": 1,
+                "top_identity_id": top["identity_id"] if top else None,
+                "top_score": top["score"] if top else None,
+            }
+        )
+        return {"agree": True, "warning": None, "min_capture_similarity": None, "per_capture": per}
     for i, v in enumerate(vectors):
         hits = top_hits(self, v, 1, threshold)
         ident = None

@@ -214,7 +214,7 @@ def _result(
             "quality": last.detection.quality.to_dict() if last else {},
         },
         "captures": len(vectors),
-        "consistency": consistency(self, vectors, threshold),
+        "consistency": consistency(self, vectors, threshold, candidates),
         "candidates": candidates,
     }
     return result

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -93,3 +94,11 @@ def create_app(settings: Settings | None = None, gallery: Gallery | None = None)
             return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
 
     return app
+
+
+def app_from_env() -> FastAPI:
+    """App factory for multi-process serving (settings from ``FORTIFY_*`` variables)."""
+    from fortify.logging import configure_logging
+
+    configure_logging(os.environ.get("FORTIFY_LOG_LEVEL", "WARNING"))
+    return create_app(Settings())
