@@ -128,3 +128,35 @@ def test_index_files_deleted_then_rebuilt(
     ref, files = people[5]
     code, out, _ = run(copy, "identify", str(files[1]), "--purpose", "after rebuild", "--json")
     assert json.loads(out)["candidates"][0]["reference"] == ref
+
+
+def test_identify_two_captures_fused(cli_home: tuple[Path, dict], people: People) -> None:  # type: ignore[type-arg]
+    home, _ = cli_home
+    ref, files = people[4]
+    code, out, err = run(
+        home,
+        "identify",
+        str(files[1]),
+        str(files[2]),
+        "--purpose",
+        "two captures",
+        "--face",
+        "largest",
+        "--json",
+    )
+    assert code == 0, err
+    r = json.loads(out)
+    assert r["captures"] == 2 and r["candidates"][0]["reference"] == ref
+    assert r["consistency"]["agree"] is True
+    code, out, err = run(
+        home,
+        "identify",
+        str(files[1]),
+        str(people[9][1][1]),
+        "--purpose",
+        "mixed captures",
+        "--face",
+        "largest",
+    )
+    assert code == 0, err
+    assert "WARNING" in out

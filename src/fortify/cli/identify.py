@@ -24,12 +24,20 @@ def print_result(r: dict[str, Any]) -> None:
     q = r["probe"]["quality"]
     if q["warnings"]:
         console.print(f"probe quality warnings: {', '.join(q['warnings'])}")
+    cons = r.get("consistency") or {}
+    if r.get("captures", 1) > 1:
+        console.print(f"{r['captures']} captures fused")
+    if cons.get("warning"):
+        console.print(f"[bold red]WARNING: {cons['warning']}[/]")
     if r["decision"] == "no_candidate":
         console.print("[bold]No candidate[/] above the threshold.")
         return
     t = Table(title=f"Candidates (gallery of {r['gallery_size']} templates)")
-    for col in ("rank", "reference", "display name", "source", "score", "samples"):
-        t.add_column(col, justify="right" if col in ("rank", "score", "samples") else "left")
+    cols = ("rank", "reference", "display name", "source", "score", "est. FPIR", "samples")
+    for col in cols:
+        t.add_column(
+            col, justify="left" if col in ("reference", "display name", "source") else "right"
+        )
     for c in r["candidates"]:
         name = (c["display_name"] or "") + (" [SYNTHETIC]" if c["synthetic"] else "")
         t.add_row(
@@ -38,6 +46,7 @@ def print_result(r: dict[str, Any]) -> None:
             name,
             c["source"],
             f"{c['score']:.3f}",
+            f"{c['estimated_fpir']:.2g}" if c.get("estimated_fpir") is not None else "-",
             str(c["samples_compared"]),
         )
     console.print(t)
@@ -45,7 +54,7 @@ def print_result(r: dict[str, Any]) -> None:
 
 def register(cli: click.Group) -> None:
     @cli.command("identify")
-    @click.argument("image", type=click.Path(path_type=Path))
+    @click.argument("images", nargs=-1, required=True, type=click.Path(path_type=Path))
     @click.option("--purpose", default=None, help="Why this search is made (required).")
     @click.option("--case", "case_id", default=None, help="Case number.")
     @click.option("--top", "top_k", type=int, default=None, help="Candidates to return.")
@@ -56,28 +65,37 @@ def register(cli: click.Group) -> None:
     @handle_errors
     def identify_cmd(
         ctx: Ctx,
-        image: Path,
+        images: tuple[Path, ...],
         purpose: str | None,
         case_id: str | None,
         top_k: int | None,
         face: str | None,
         as_json: bool,
     ) -> None:
-        """Search the gallery for the face in IMAGE (audited; purpose required)."""
+        """Search the gallery for the face in IMAGE (audited; purpose required).
+
+        Several IMAGES are captures of one person in one encounter: they are fused,
+        and disagreement between them is flagged.
+        """
         pick: FacePick = None
         if face:
             if face != "largest" and not face.isdigit():
                 raise InvalidInput("--face takes 'largest' or a face index")
             pick = "largest" if face == "largest" else int(face)
+        op = ctx.operator()
         result = ctx.gallery.identify(
-            image,
-            operator=ctx.operator(),
+            images[0],
+            operator=op,
             purpose=purpose,
             case_id=case_id,
             top_k=top_k,
             face=pick,
             channel="cli",
         )
+        for extra in images[1:]:
+            result = ctx.gallery.add_capture(
+                result["search_id"], extra, operator=op, face=pick, channel="cli"
+            )
         if as_json:
             print_json(result)
         else:
