@@ -31,6 +31,7 @@ TEMPLATE_KEYS = (
     "detector",
     "detector_upsample",
     "cnn_upsample",
+    "min_face_px",
     "cascade_fast",
     "max_detect_side",
     "flip_average",

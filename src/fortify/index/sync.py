@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import random
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -147,13 +148,22 @@ class IndexManager:
             return f"index holds {self.ntotal} templates, the store {n}"
         if n == 0:
             return None
-        with self.db.session() as s:
-            rows = s.execute(
-                select(TemplateRow.id, TemplateRow.data)
-                .where(TemplateRow.model_id == self.model_id)
-                .order_by(func.random())
-                .limit(samples)
-            ).all()
+        mine = TemplateRow.model_id == self.model_id
+        with self.db.session() as s:  # random ids by primary-key seeks, not a table sort
+            lo, hi = s.execute(
+                select(func.min(TemplateRow.id), func.max(TemplateRow.id)).where(mine)
+            ).one()
+            rng = random.Random()
+            rows = []
+            for _ in range(samples):
+                row = s.execute(
+                    select(TemplateRow.id, TemplateRow.data)
+                    .where(mine, TemplateRow.id >= rng.randint(int(lo), int(hi)))
+                    .order_by(TemplateRow.id)
+                    .limit(1)
+                ).first()
+                if row is not None:
+                    rows.append(row)
         x = np.stack([decode(r.data).vector for r in rows])
         d, i = self.search(x, 1)
         for (tid, _), got, score in zip(rows, i[:, 0], d[:, 0], strict=True):
