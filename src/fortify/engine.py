@@ -14,7 +14,7 @@ from typing import Literal
 import numpy as np
 
 from fortify.config import Settings
-from fortify.errors import ModelUnavailable, MultipleFaces, NoFaceFound, QualityTooLow
+from fortify.errors import ConfigError, ModelUnavailable, MultipleFaces, NoFaceFound, QualityTooLow
 from fortify.imaging import RGBImage, load_image
 from fortify.modalities.base import Extractor
 from fortify.modalities.face.dlib_backend import DlibFaceDetector, DlibResNetExtractor
@@ -96,8 +96,38 @@ class Engine:
                 log.warning("onnxruntime unavailable (%s); using the HOG face detector", exc)
         return DlibFaceDetector(upsample=s.detector_upsample, **quality)  # type: ignore[arg-type]
 
+    def model_spec(self) -> tuple[str, int]:
+        """(model id, template dimension) of the configured embedder.
+
+        Known without loading anything, except for an operator-provided ONNX model.
+        """
+        s = self.settings
+        if s.face_model == "dlib-resnet-v1":
+            return DlibResNetExtractor.model_id, DlibResNetExtractor.dim
+        if s.face_model.startswith("human-"):
+            from fortify.modalities.face.tfjs_models import HUMAN_MODELS
+
+            return s.face_model, HUMAN_MODELS[s.face_model.removeprefix("human-")].dim
+        ex = self.extractor
+        return ex.model_id, ex.dim
+
     def _make_extractor(self) -> Extractor:
         s = self.settings
+        if s.face_model.startswith("human-"):
+            from fortify.modalities.face.tfjs_models import HumanFaceExtractor
+
+            return HumanFaceExtractor(
+                s.face_model.removeprefix("human-"),
+                s.home / "models",
+                models_dir=s.human_models_dir,
+                intra_op_num_threads=s.embed_threads,
+            )
+        if s.face_model == "onnx":
+            from fortify.modalities.face.arcface_onnx import ArcFaceOnnxExtractor
+
+            if s.face_model_path is None:
+                raise ConfigError("face_model 'onnx' needs FORTIFY_FACE_MODEL_PATH")
+            return ArcFaceOnnxExtractor(s.face_model_path, intra_op_num_threads=s.embed_threads)
         if s.embed_runtime == "onnx":
             try:
                 from fortify.modalities.face.dlib_onnx import OnnxDlibExtractor
@@ -125,7 +155,7 @@ class Engine:
 
     @property
     def model_id(self) -> str:
-        return DlibResNetExtractor.model_id
+        return self.model_spec()[0]
 
     def load(self, source: str | Path | bytes) -> RGBImage:
         s = self.settings
@@ -136,8 +166,10 @@ class Engine:
 
     def extract(self, image: RGBImage, detection: Detection) -> Template:
         t = self.extractor.extract(image, detection)
-        if self.settings.flip_average and detection.chip is not None:
-            m = self.extractor.extract_chip(np.ascontiguousarray(detection.chip[:, ::-1]))
+        crop = getattr(self.extractor, "crop", None)  # models with their own alignment
+        chip = crop(image, detection) if crop is not None else detection.chip
+        if self.settings.flip_average and chip is not None:
+            m = self.extractor.extract_chip(np.ascontiguousarray(chip[:, ::-1]))
             v = t.vector + m.vector
             v = v / max(float(np.linalg.norm(v)), 1e-12)
             t = Template(v, t.model_id, t.model_version, t.model_digest)

@@ -21,7 +21,6 @@ from fortify.gallery import records as _records
 from fortify.gallery import retention as _retention
 from fortify.gallery import search as _search
 from fortify.index.sync import IndexManager, OpenReport, Progress
-from fortify.modalities.face.dlib_backend import DlibResNetExtractor
 from fortify.store.db import Database
 from fortify.store.tables import AuditHead, Source
 
@@ -36,12 +35,9 @@ class Gallery:
         self.db = Database(settings)
         self.db.migrate()
         self.engine = engine or Engine(settings)
+        model_id, dim = self.engine.model_spec()
         self.index = IndexManager(
-            self.db,
-            settings.index_dir,
-            DlibResNetExtractor.model_id,
-            DlibResNetExtractor.dim,
-            settings.index_factory,
+            self.db, settings.index_dir, model_id, dim, settings.index_factory
         )
         self._opened: OpenReport | None = None
         self._open_lock = threading.Lock()

@@ -24,19 +24,28 @@ DIFFERENT = "The captures may not show the same person: do not rely on this resu
 
 
 def calibration(self: Gallery) -> Calibration | None:
-    try:
-        return load_calibration(self.index.model_id)
-    except ConfigError:
-        log.warning("no calibration for %s: no false-positive estimates", self.index.model_id)
-        return None
+    """The model's calibration: ``$FORTIFY_HOME/calibration/<model>.json`` or the packaged one."""
+    for directory in (self.settings.home / "calibration", None):
+        try:
+            return load_calibration(self.index.model_id, directory)
+        except ConfigError:
+            continue
+    log.warning("no calibration for %s: no false-positive estimates", self.index.model_id)
+    return None
 
 
 def decision_threshold(self: Gallery) -> tuple[float, str, bool]:
     """(threshold, "fixed" | "calibrated", resolution_limited) for the current gallery."""
     fixed = self.settings.match_threshold
     cal = calibration(self)
-    if fixed is not None or cal is None:
-        return (fixed if fixed is not None else 0.95), "fixed", False
+    if fixed is not None:
+        return fixed, "fixed", False
+    if cal is None:
+        raise ConfigError(
+            f"model {self.index.model_id} has no calibration: run `fortify eval face DIR "
+            f"--calibration-out $FORTIFY_HOME/calibration/{self.index.model_id}.json` "
+            "or set FORTIFY_MATCH_THRESHOLD"
+        )
     thr, limited = cal.threshold(self.settings.target_fpir, max(1, self.index.ntotal))
     return thr, "calibrated", limited
 
