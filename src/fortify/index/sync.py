@@ -177,18 +177,19 @@ class IndexManager:
             index = create_index(self.dim, self.factory)
             done = 0
             with self.db.session() as s:
-                if not index.is_trained:
+                want = int(getattr(index, "train_size", 50_000))
+                if not index.is_trained and n >= want:
                     sample = [
                         decode(d).vector
                         for d in s.scalars(
                             select(TemplateRow.data)
                             .where(TemplateRow.model_id == self.model_id)
-                            .limit(max(50_000, 1))
+                            .limit(want)
                         )
                     ]
-                    if not sample:
-                        raise IndexError_(f"index '{self.factory}' needs training data")
                     index.train(np.stack(sample))
+                # fewer templates than training needs: the index searches them exactly
+                # and trains itself once enough have arrived
                 last_id = -1
                 while True:
                     rows = s.execute(
