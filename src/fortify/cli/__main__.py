@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from fortify import __version__
-from fortify.cli import audit, demo, enroll, identify, index, serve, users
+from fortify.cli import audit, bench, demo, enroll, identify, index, serve, users
 from fortify.cli import eval as eval_cmd
 from fortify.cli.common import Ctx
 from fortify.logging import configure_logging
@@ -40,7 +40,7 @@ def cli(ctx: click.Context, home: Path | None, token: str | None, log_level: str
     ctx.obj = Ctx(home, token)
 
 
-for module in (enroll, identify, serve, audit, users, index, demo, eval_cmd):
+for module in (enroll, identify, serve, audit, users, index, demo, eval_cmd, bench):
     module.register(cli)
 
 

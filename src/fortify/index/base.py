@@ -19,6 +19,17 @@ class VectorIndex(Protocol):
     ``(n_queries, k)``; missing slots hold id ``-1`` and score ``-inf``.
     Implementations are not thread-safe; :class:`fortify.index.sync.IndexManager`
     serialises access.
+
+    Contract shared by every backend (FAISS, Milvus, the NumPy reference):
+
+    * ``remove_ids`` is honoured by the very next ``search``; a removed id is never
+      returned again unless it is added again.
+    * ``add_with_ids`` works on an untrained index too (FAISS IVF/PQ indexes search
+      exactly until they hold enough templates, then train themselves).
+    * ``save(path)`` writes everything needed into the one file ``path`` (Milvus: a small
+      descriptor; its data lives in Milvus).
+
+    Optional: ``train_size`` (int), how many templates ``train`` would like to see.
     """
 
     dim: int

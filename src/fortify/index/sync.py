@@ -23,7 +23,7 @@ from sqlalchemy import func, select
 
 from fortify.errors import IndexError_
 from fortify.index.base import Ids, VectorIndex, Vectors
-from fortify.index.factory import create_index, load_index
+from fortify.index.factory import create_index, load_index, structure
 from fortify.store.db import Database
 from fortify.store.tables import ChangeLog, TemplateRow
 from fortify.templates.codec import decode
@@ -114,7 +114,10 @@ class IndexManager:
             reason = ""
             if meta is None or not self.path.exists():
                 reason = "no index on disk"
-            elif meta.get("factory") != self.factory or meta.get("dim") != self.dim:
+            elif (
+                structure(str(meta.get("factory"))) != structure(self.factory)
+                or meta.get("dim") != self.dim
+            ):
                 reason = f"index was built as {meta.get('factory')}, settings say {self.factory}"
             else:
                 try:
@@ -175,6 +178,7 @@ class IndexManager:
         with self._lock:
             n, seq = self.store_counts()
             index = create_index(self.dim, self.factory)
+            index.reset()  # a Milvus collection outlives the process: refill it from SQL
             done = 0
             with self.db.session() as s:
                 want = int(getattr(index, "train_size", 50_000))
@@ -281,3 +285,6 @@ class IndexManager:
         with self._lock:
             if self._dirty:
                 self.save()
+            closer = getattr(self._index, "close", None)
+            if callable(closer):
+                closer()  # Milvus: drop the connection

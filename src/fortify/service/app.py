@@ -42,6 +42,10 @@ def create_app(settings: Settings | None = None, gallery: Gallery | None = None)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        import faiss
+
+        # requests run in parallel already; OpenMP inside each search only oversubscribes
+        faiss.omp_set_num_threads(1)
         await asyncio.to_thread(gallery.engine.prepare)
         await asyncio.to_thread(gallery.open_index)
         await asyncio.to_thread(gallery.purge_expired)
