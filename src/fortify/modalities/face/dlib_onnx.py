@@ -15,8 +15,6 @@ conversion itself: ``(pixel - channel average) / 256`` into planar R, G, B.
 from __future__ import annotations
 
 import logging
-import os
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +25,7 @@ import numpy.typing as npt
 
 from fortify.imaging import RGBImage
 from fortify.modalities.face import dlib_serial as ds
+from fortify.modalities.face.onnx_io import write_atomic
 from fortify.modalities.face.weights import file_digest, package_version, weights_path
 from fortify.types import Detection, Template
 
@@ -278,15 +277,7 @@ def convert_dlib_resnet(dat_path: Path, onnx_path: Path) -> Path:
     net = read_dlib_net(Path(dat_path).read_bytes())
     data = build_onnx(net).SerializeToString()
     onnx_path = Path(onnx_path)
-    onnx_path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=onnx_path.parent, prefix=onnx_path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, onnx_path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(onnx_path, data)
     log.info("converted %s -> %s in %.2f s", dat_path, onnx_path, time.perf_counter() - t0)
     return onnx_path
 

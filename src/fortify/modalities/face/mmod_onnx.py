@@ -25,8 +25,6 @@ when HOG finds no face.
 from __future__ import annotations
 
 import logging
-import os
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -43,6 +41,7 @@ from fortify.modalities.face import dlib_serial as ds
 from fortify.modalities.face import mmod_pyramid as mp
 from fortify.modalities.face.dlib_backend import CHIP_PADDING, CHIP_SIZE, DlibFaceDetector
 from fortify.modalities.face.dlib_onnx import _conv, _Graph
+from fortify.modalities.face.onnx_io import write_atomic
 from fortify.modalities.face.weights import file_digest, weights_path
 from fortify.types import Detection
 
@@ -215,15 +214,7 @@ def cached_onnx(dat_path: Path, cache_dir: Path) -> Path:
         return path
     t0 = time.perf_counter()
     data = build_onnx(read_mmod_net(Path(dat_path).read_bytes())).SerializeToString()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(path, data)
     log.info("converted %s -> %s in %.2f s", dat_path, path, time.perf_counter() - t0)
     return path
 

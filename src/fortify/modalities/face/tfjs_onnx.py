@@ -19,8 +19,6 @@ import hashlib
 import json
 import logging
 import math
-import os
-import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -30,6 +28,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from fortify.modalities.face.onnx_io import write_atomic
 from fortify.modalities.face.tfjs_ops import OPSET, Builder, TfjsFormatError, Val, convert_node
 
 log = logging.getLogger(__name__)
@@ -229,24 +228,12 @@ def to_onnx(model: TfjsModel, outputs: Sequence[str] | None = None, *, name: str
     return proto
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def convert_tfjs(model_json: Path, onnx_path: Path, outputs: Sequence[str] | None = None) -> Path:
     """Convert a TFJS graph model to an ONNX file (deterministic bytes)."""
     t0 = time.perf_counter()
     model = read_tfjs_model(Path(model_json))
     proto = to_onnx(model, outputs, name=Path(model_json).stem)
-    _write_atomic(Path(onnx_path), proto.SerializeToString())
+    write_atomic(Path(onnx_path), proto.SerializeToString())
     log.info("converted %s -> %s in %.2f s", model_json, onnx_path, time.perf_counter() - t0)
     return Path(onnx_path)
 
