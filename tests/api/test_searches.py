@@ -126,3 +126,31 @@ def test_oversized_upload_rejected(
 def test_unknown_search_is_404(client: TestClient, tokens: dict[str, str]) -> None:
     r = client.get("/v1/searches/nope", headers=auth(tokens["officer"]))
     assert r.status_code == 404 and r.json()["error"]["code"] == "not_found"
+
+
+def test_supervisor_confirms_a_candidate_and_the_probe_is_kept(
+    client: TestClient, tokens: dict[str, str], people: People, enrolled: Gallery
+) -> None:
+    files = people[2][1]
+    body = _search(client, tokens["officer"], files[1].read_bytes(), purpose="confirm test").json()
+    sid, iid = body["search_id"], body["candidates"][0]["identity_id"]
+    url = f"/v1/searches/{sid}/confirm"
+    r = client.post(url, headers=auth(tokens["officer"]), json={"identity_id": iid})
+    assert r.status_code == 403
+    r = client.post(url, headers=auth(tokens["supervisor"]), json={"identity_id": "other"})
+    assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_input"
+    r = client.post(
+        url, headers=auth(tokens["supervisor"]), json={"identity_id": iid, "note": "ok"}
+    )
+    assert r.status_code == 200 and r.json()["confirmed_identity_id"] == iid
+    assert (
+        client.post(
+            "/v1/searches/nope/confirm",
+            headers=auth(tokens["supervisor"]),
+            json={"identity_id": iid},
+        ).status_code
+        == 404
+    )
+    with enrolled.db.session() as s:
+        enc = s.get(Encounter, sid)
+        assert enc is not None and enc.retain_until is None and enc.probe_path is not None

@@ -101,6 +101,7 @@ class Gallery:
     verify_audit = _records.verify_audit
     get_search = _search.get_search
     add_capture = _search.add_capture
+    confirm_match = _search.confirm_match
     identify = _search.identify
     list_searches = _search.list_searches
     purge_expired = _retention.purge_expired

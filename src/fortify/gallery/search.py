@@ -290,3 +290,37 @@ def list_searches(
             }
             for e in s.scalars(q)
         ]
+
+
+def confirm_match(
+    self: Gallery, search_id: str, identity_id: str, *, operator: Operator, note: str = ""
+) -> dict[str, Any]:
+    """Record that a candidate was confirmed by independent checks (supervisor decision).
+
+    The encounter's probe images and templates are then kept (no retention purge);
+    the confirmation itself is an audit entry.
+    """
+    operator.require("enroll")  # supervisors and admins confirm, not the searching officer
+    with self.write() as s:
+        enc = s.get(Encounter, search_id)
+        if enc is None:
+            raise NotFound(f"no search '{search_id}'", search_id=search_id)
+        listed = {c["identity_id"] for c in enc.result.get("candidates", [])}
+        if identity_id not in listed:
+            raise InvalidInput(
+                "only a candidate of this search can be confirmed", identity_id=identity_id
+            )
+        enc.confirmed_identity_id = identity_id
+        enc.retain_until = None
+        result = dict(enc.result)
+        result["confirmed_identity_id"] = identity_id
+        enc.result = result
+        self.record(
+            s,
+            operator,
+            "search.confirm",
+            f"search:{search_id}",
+            identity_id=identity_id,
+            note=note[:500],
+        )
+    return result

@@ -80,6 +80,7 @@ class SearchPublic(BaseModel):
     threshold_resolution_limited: bool = False
     captures: int = 1
     consistency: ConsistencyPublic | None = None
+    confirmed_identity_id: str | None = None
     model: str
     model_version: str
     created_at: str
@@ -89,6 +90,11 @@ class SearchPublic(BaseModel):
     gallery_size: int
     probe: ProbePublic
     candidates: list[CandidatePublic]
+
+
+class ConfirmBody(BaseModel):
+    identity_id: str = Field(description="The candidate confirmed by independent checks.")
+    note: str = Field(default="", max_length=500)
 
 
 class SearchSummary(BaseModel):

@@ -8,7 +8,7 @@ from fastapi import APIRouter, File, Form, Query, UploadFile
 
 from fortify.service.deps import GalleryDep, OperatorDep, SettingsDep
 from fortify.service.routes.common import ERRORS, parse_face
-from fortify.service.schemas import SearchPublic, SearchSummary
+from fortify.service.schemas import ConfirmBody, SearchPublic, SearchSummary
 from fortify.service.uploads import read_upload
 
 router = APIRouter(tags=["searches"], responses=ERRORS)
@@ -59,6 +59,20 @@ def add_capture(
     result = gallery.add_capture(
         search_id, data, operator=operator, face=parse_face(face), channel="api"
     )
+    return SearchPublic(**result)
+
+
+@router.post(
+    "/searches/{search_id}/confirm", response_model=SearchPublic, operation_id="searches-confirm"
+)
+def confirm(
+    gallery: GalleryDep, operator: OperatorDep, search_id: str, body: ConfirmBody
+) -> SearchPublic:
+    """A supervisor records that a candidate was confirmed by independent checks.
+
+    The search's probe images are then kept instead of being purged; audited.
+    """
+    result = gallery.confirm_match(search_id, body.identity_id, operator=operator, note=body.note)
     return SearchPublic(**result)
 
 
