@@ -116,7 +116,8 @@ def _aware(dt: datetime) -> datetime:
     return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
 
 
-def _scoped(q: Select[Any], operator: Operator, f: SearchFilter) -> Select[Any]:
+def scoped(q: Select[Any], operator: Operator, f: SearchFilter) -> Select[Any]:
+    """Restrict ``q`` to what ``operator`` may see and to the filter."""
     if not operator.can("searches.read_all"):
         q = q.where(Encounter.operator == operator.name)
     elif f.operator:
@@ -132,7 +133,7 @@ def _scoped(q: Select[Any], operator: Operator, f: SearchFilter) -> Select[Any]:
     return q
 
 
-def _row(e: Encounter) -> dict[str, Any]:
+def summary_row(e: Encounter) -> dict[str, Any]:
     res = e.result or {}
     cands = res.get("candidates") or []
     scores = [float(c["score"]) for c in cands if isinstance(c, dict) and "score" in c]
@@ -157,12 +158,12 @@ def history(
     self: Gallery, *, operator: Operator, f: SearchFilter, limit: int = 50, offset: int = 0
 ) -> dict[str, Any]:
     """One page of searches, newest first, with the total under the same filters."""
-    base = _scoped(select(Encounter), operator, f)
-    count_q = _scoped(select(func.count()).select_from(Encounter), operator, f)
+    base = scoped(select(Encounter), operator, f)
+    count_q = scoped(select(func.count()).select_from(Encounter), operator, f)
     with self.db.session() as s:
         total = int(s.scalar(count_q) or 0)
         items = [
-            _row(e)
+            summary_row(e)
             for e in s.scalars(
                 base.order_by(Encounter.created_at.desc(), Encounter.id).limit(limit).offset(offset)
             )
@@ -187,14 +188,14 @@ def _cell(value: Any) -> str:
 def export_csv(self: Gallery, *, operator: Operator, f: SearchFilter) -> str:
     """Every search under the filters as CSV (newest first); the export is audited."""
     operator.require("searches.read_all")
-    q = _scoped(select(Encounter), operator, f).order_by(Encounter.created_at.desc())
+    q = scoped(select(Encounter), operator, f).order_by(Encounter.created_at.desc())
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\r\n")
     w.writerow(CSV_COLUMNS)
     n = 0
     with self.db.session() as s:
         for e in s.scalars(q.limit(EXPORT_LIMIT)).yield_per(1000):
-            r = _row(e)
+            r = summary_row(e)
             w.writerow([_cell(r[c]) for c in CSV_COLUMNS])
             n += 1
     self.record_now(operator, "searches.export", "", rows=n, format="csv", **f.to_dict())

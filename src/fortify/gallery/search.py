@@ -19,6 +19,7 @@ from fortify.accountability.operators import Operator
 from fortify.accountability.policy import LEAD_NOTICE, SearchRequest, check_purpose
 from fortify.engine import FacePick
 from fortify.errors import FortifyError, InvalidInput, NotFound
+from fortify.gallery.oversight import make_filter, scoped, summary_row
 from fortify.gallery.ranking import consistency, decision_threshold, rank_candidates
 from fortify.imaging import encode_jpeg, read_bytes
 from fortify.store.tables import Encounter, EncounterCapture, new_id, utcnow
@@ -266,27 +267,14 @@ def list_searches(
     case_id: str | None = None,
 ) -> list[dict[str, Any]]:
     """Encounter summaries: officers see their own, supervisors and auditors all."""
-    q = select(Encounter).order_by(Encounter.created_at.desc()).limit(limit).offset(offset)
-    if not operator.can("searches.read_all"):
-        q = q.where(Encounter.operator == operator.name)
-    elif operator_name:
-        q = q.where(Encounter.operator == operator_name)
-    if case_id:
-        q = q.where(Encounter.case_id == case_id)
+    f = make_filter(operator=operator_name, case_id=case_id)
+    q = scoped(select(Encounter), operator, f)
+    q = q.order_by(Encounter.created_at.desc()).limit(limit).offset(offset)
     with self.db.session() as s:
         return [
             {
-                "search_id": e.id,
-                "operator": e.operator,
-                "purpose": e.purpose,
-                "case_id": e.case_id,
-                "created_at": e.created_at.isoformat(),
-                "decision": e.decision,
-                "channel": e.channel,
-                "candidates": len(e.result.get("candidates", [])),
-                "captures": int(e.result.get("captures", 1)),
-                "agree": bool(e.result.get("consistency", {}).get("agree", True)),
-                "probe_retained": e.probe_path is not None,
+                **summary_row(e),
+                "agree": bool((e.result.get("consistency") or {}).get("agree", True)),
             }
             for e in s.scalars(q)
         ]
