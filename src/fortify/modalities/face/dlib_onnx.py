@@ -135,6 +135,21 @@ class _Graph:
         self.inits: list[Any] = []
         self._n = 0
 
+    def to_model(
+        self, name: str, inputs: list[Any], outputs: list[Any], *, opset: int, version: int
+    ) -> Any:
+        """The checked ONNX model of the nodes so far (deterministic bytes)."""
+        helper = self.onnx.helper
+        model = helper.make_model(
+            helper.make_graph(self.nodes, name, inputs, outputs, self.inits),
+            opset_imports=[helper.make_opsetid("", opset)],
+            producer_name="fortify",
+            producer_version=str(version),
+            ir_version=8,
+        )
+        self.onnx.checker.check_model(model)
+        return model
+
     def const(self, value: npt.NDArray[Any], hint: str) -> str:
         name = f"{hint}_{len(self.inits)}"
         self.inits.append(self.onnx.numpy_helper.from_array(np.ascontiguousarray(value), name))
@@ -233,22 +248,13 @@ def build_onnx(net: DlibNet) -> Any:
         else:
             raise ds.DlibFormatError(f"no ONNX mapping for layer {tok} ({det!r})")
     g.nodes[-1].output[0] = OUTPUT_NAME
-    graph = helper.make_graph(
-        g.nodes,
+    return g.to_model(
         "dlib_face_recognition_resnet_model_v1",
         [helper.make_tensor_value_info(INPUT_NAME, tp.UINT8, ["N", net.input.nr, net.input.nc, 3])],
         [helper.make_tensor_value_info(OUTPUT_NAME, tp.FLOAT, ["N", shape[0]])],
-        g.inits,
+        opset=OPSET,
+        version=CONVERTER_VERSION,
     )
-    model = helper.make_model(
-        graph,
-        opset_imports=[helper.make_opsetid("", OPSET)],
-        producer_name="fortify",
-        producer_version=str(CONVERTER_VERSION),
-        ir_version=8,
-    )
-    g.onnx.checker.check_model(model)
-    return model
 
 
 def _pool(g: _Graph, x: str, shape: tuple[int, ...], p: ds.Pool) -> tuple[str, tuple[int, ...]]:

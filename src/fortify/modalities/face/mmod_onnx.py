@@ -188,22 +188,13 @@ def build_onnx(net: MmodNet) -> Any:
         else:
             raise ds.DlibFormatError(f"no ONNX mapping for {det!r}")
     g.nodes[-1].output[0] = OUTPUT_NAME
-    graph = helper.make_graph(
-        g.nodes,
+    return g.to_model(
         "mmod_human_face_detector",
         [helper.make_tensor_value_info(INPUT_NAME, tp.FLOAT, [1, 3, "H", "W"])],
         [helper.make_tensor_value_info(OUTPUT_NAME, tp.FLOAT, [1, len(net.windows), "h", "w"])],
-        g.inits,
+        opset=OPSET,
+        version=CONVERTER_VERSION,
     )
-    model = helper.make_model(
-        graph,
-        opset_imports=[helper.make_opsetid("", OPSET)],
-        producer_name="fortify",
-        producer_version=str(CONVERTER_VERSION),
-        ir_version=8,
-    )
-    g.onnx.checker.check_model(model)
-    return model
 
 
 def cached_onnx(dat_path: Path, cache_dir: Path) -> Path:
