@@ -21,6 +21,7 @@ from fortify.gallery import records as _records
 from fortify.gallery import retention as _retention
 from fortify.gallery import search as _search
 from fortify.index.sync import IndexManager, OpenReport, Progress
+from fortify.matching.calibration import Calibration
 from fortify.store.db import Database
 from fortify.store.tables import AuditHead, Source
 
@@ -40,6 +41,7 @@ class Gallery:
             self.db, settings.index_dir, model_id, dim, settings.index_factory
         )
         self._opened: OpenReport | None = None
+        self.calibration_cache: list[Calibration | None] = []  # loaded once, on first search
         self._open_lock = threading.Lock()
 
     @property

@@ -24,7 +24,16 @@ DIFFERENT = "The captures may not show the same person: do not rely on this resu
 
 
 def calibration(self: Gallery) -> Calibration | None:
-    """The model's calibration: ``$FORTIFY_HOME/calibration/<model>.json`` or the packaged one."""
+    """The model's calibration: ``$FORTIFY_HOME/calibration/<model>.json`` or the packaged one.
+
+    Looked up once per gallery (every search needs it; the files are read at most once).
+    """
+    if not self.calibration_cache:
+        self.calibration_cache.append(_find_calibration(self))
+    return self.calibration_cache[0]
+
+
+def _find_calibration(self: Gallery) -> Calibration | None:
     for directory in (self.settings.home / "calibration", None):
         try:
             return load_calibration(self.index.model_id, directory)
