@@ -32,7 +32,6 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from fortify.engine import choose_face  # noqa: E402
 from fortify.eval import (  # noqa: E402
     all_pairs,
     identification_det,
@@ -42,6 +41,7 @@ from fortify.eval import (  # noqa: E402
 )
 from fortify.eval.plots import plot_det  # noqa: E402
 from fortify.imaging import RGBImage, load_image  # noqa: E402
+from fortify.modalities.face.engine import choose_face  # noqa: E402
 from fortify.types import BBox, Detection, Quality  # noqa: E402
 
 log = logging.getLogger("bench_models")

@@ -13,8 +13,8 @@ from PIL import Image
 
 from fortify.accountability.operators import Operator, create_user, local_operator
 from fortify.config import Settings
-from fortify.engine import Engine
 from fortify.gallery import Gallery
+from fortify.modalities.face.engine import Engine
 
 ROOT = Path(__file__).resolve().parent.parent
 CELEBA = (ROOT / ".." / "shared" / "data" / "faces" / "celeba").resolve()

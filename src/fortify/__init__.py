@@ -33,7 +33,7 @@ __all__ = [
 if TYPE_CHECKING:
     from fortify.api import compare, detect, enroll, extract, identify, load_image
     from fortify.config import Settings
-    from fortify.engine import Engine
+    from fortify.modalities.face.engine import Engine
     from fortify.types import Template
 
 
@@ -43,7 +43,7 @@ def __getattr__(name: str) -> Any:
 
         return getattr(api, name)
     if name == "Engine":
-        from fortify.engine import Engine
+        from fortify.modalities.face.engine import Engine
 
         return Engine
     if name == "Settings":

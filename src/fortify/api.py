@@ -13,9 +13,9 @@ import numpy as np
 
 from fortify.accountability.operators import Operator, local_operator
 from fortify.config import Settings
-from fortify.engine import Engine, FacePick
 from fortify.imaging import RGBImage
 from fortify.imaging import load_image as _load_image
+from fortify.modalities.face.engine import Engine, FacePick
 from fortify.types import Detection, Template
 
 _lock = threading.Lock()

@@ -26,7 +26,7 @@ from typing import Any
 
 import pytest
 
-from fortify.engine import Engine
+from fortify.modalities.face.engine import Engine
 from tests.conftest import ROOT, TEST_THRESHOLD
 from tests.e2e.seed import Seed, seed_home
 

@@ -24,9 +24,9 @@ from sqlalchemy import select
 
 from fortify.accountability.operators import Operator, create_user, local_operator
 from fortify.cli.demo import synthetic_records
-from fortify.engine import Engine
 from fortify.errors import FortifyError
 from fortify.gallery import Gallery
+from fortify.modalities.face.engine import Engine
 from fortify.store.tables import Encounter, Identity, TemplateRow, utcnow
 from fortify.types import Template
 from tests.conftest import TEST_THRESHOLD, make_settings

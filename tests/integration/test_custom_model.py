@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from fortify.accountability.operators import Operator
-from fortify.engine import Engine
 from fortify.errors import ConfigError
 from fortify.gallery import Gallery
+from fortify.modalities.face.engine import Engine
 from tests.conftest import make_settings
 from tests.unit.modalities.face.test_arcface_onnx import build_model
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from fortify.accountability.operators import Operator
-from fortify.engine import Engine
 from fortify.gallery import Gallery
+from fortify.modalities.face.engine import Engine
 from tests.conftest import make_settings
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]

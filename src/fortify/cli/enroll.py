@@ -16,9 +16,9 @@ from rich.table import Table
 
 from fortify.cli.common import Ctx, common_options, fail, handle_errors, pass_ctx, print_json
 from fortify.config import Settings
-from fortify.engine import Engine, FacePick
 from fortify.errors import FortifyError
 from fortify.imaging import encode_jpeg, read_bytes
+from fortify.modalities.face.engine import Engine, FacePick
 
 _worker_engine: Engine | None = None
 

@@ -10,8 +10,8 @@ from rich.console import Console
 from rich.table import Table
 
 from fortify.cli.common import Ctx, common_options, handle_errors, pass_ctx, print_json
-from fortify.engine import FacePick
 from fortify.errors import InvalidInput
+from fortify.modalities.face.engine import FacePick
 
 
 def print_result(r: dict[str, Any]) -> None:

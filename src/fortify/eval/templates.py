@@ -15,8 +15,8 @@ import numpy as np
 import numpy.typing as npt
 
 from fortify.config import Settings
-from fortify.engine import Engine
 from fortify.errors import FortifyError
+from fortify.modalities.face.engine import Engine
 
 log = logging.getLogger(__name__)
 

@@ -15,13 +15,13 @@ from sqlalchemy.orm import Session
 from fortify.accountability import audit
 from fortify.accountability.operators import Operator
 from fortify.config import Settings
-from fortify.engine import Engine
 from fortify.gallery import enroll as _enroll
 from fortify.gallery import records as _records
 from fortify.gallery import retention as _retention
 from fortify.gallery import search as _search
 from fortify.index.sync import IndexManager, OpenReport, Progress
 from fortify.matching.calibration import Calibration
+from fortify.modalities.face.engine import Engine
 from fortify.store.db import Database
 from fortify.store.tables import AuditHead, Source
 

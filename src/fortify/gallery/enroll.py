@@ -13,9 +13,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fortify.accountability.operators import Operator
-from fortify.engine import FacePick
 from fortify.errors import InvalidInput, NotFound, OptedOut
 from fortify.imaging import encode_jpeg, read_bytes
+from fortify.modalities.face.engine import FacePick
 from fortify.store.tables import (
     ChangeLog,
     Identity,

@@ -17,11 +17,11 @@ from sqlalchemy import select
 
 from fortify.accountability.operators import Operator
 from fortify.accountability.policy import LEAD_NOTICE, SearchRequest, check_purpose
-from fortify.engine import FacePick
 from fortify.errors import FortifyError, InvalidInput, NotFound
 from fortify.gallery.oversight import make_filter, scoped, summary_row
 from fortify.gallery.ranking import consistency, decision_threshold, rank_candidates
 from fortify.imaging import encode_jpeg, read_bytes
+from fortify.modalities.face.engine import FacePick
 from fortify.store.tables import Encounter, EncounterCapture, new_id, utcnow
 from fortify.templates.codec import decode
 from fortify.types import FaceResult

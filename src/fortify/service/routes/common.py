@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from fortify.engine import FacePick
 from fortify.errors import InvalidInput
+from fortify.modalities.face.engine import FacePick
 from fortify.service.schemas import ErrorResponse
 
 ERRORS: dict[int | str, dict[str, object]] = {
