@@ -1,4 +1,12 @@
-"""Shared fixtures: settings factory, real photos from ../shared/data, a prepared engine."""
+"""Shared fixtures: settings factory, real photos from ../shared/data, a prepared engine.
+
+Training (governance): every search needs a valid training record of its operator
+(``training_required`` otherwise). The ``gallery`` and ``enrolled`` fixtures train the
+local admin (``local_operator()``); ``add_user(g, name, role)`` trains the new operator
+unless ``trained=False``; ``train(g, name, ...)`` trains anyone else (also operators
+built in a test with ``Operator(name, role)``); ``train_local(home)`` trains the local
+account of a home the CLI uses (``fortify --home H identify ...`` without a token).
+"""
 
 from __future__ import annotations
 
@@ -71,9 +79,39 @@ def settings(tmp_path: Path) -> Settings:
     return make_settings(tmp_path / "home")
 
 
+def train(g: Gallery, *names: str, course: str = "TEST-COURSE", days: int = 365) -> None:
+    """Record a valid training attestation for each operator name (test helper)."""
+    from datetime import date, timedelta
+
+    from fortify.store.tables import TrainingRecord
+
+    today = date.today()
+    with g.write() as s:
+        for name in names:
+            s.add(
+                TrainingRecord(
+                    operator=name,
+                    course=course,
+                    completed_on=(today - timedelta(days=1)).isoformat(),
+                    expires_on=(today + timedelta(days=days)).isoformat(),
+                    recorded_by="tests",
+                )
+            )
+
+
+def train_local(home: Path, **overrides: Any) -> None:
+    """Train the local OS account in the gallery at ``home`` (for CLI tests)."""
+    g = Gallery(make_settings(home, **overrides))
+    try:
+        train(g, local_operator().name)
+    finally:
+        g.close()
+
+
 @pytest.fixture
 def gallery(settings: Settings, engine: Engine) -> Iterator[Gallery]:
     g = Gallery(settings, engine=engine)
+    train(g, local_operator().name)
     yield g
     g.close()
 
@@ -86,6 +124,7 @@ def enrolled_home(
     home = tmp_path_factory.mktemp("enrolled") / "home"
     g = Gallery(make_settings(home), engine=engine)
     op = local_operator()
+    train(g, op.name)
     for ref, files in people:
         g.enroll_image(files[0], reference=ref, operator=op, face="largest", source="test")
     g.open_index()
@@ -103,9 +142,12 @@ def enrolled(tmp_path: Path, enrolled_home: Path, engine: Engine) -> Iterator[Ga
     g.close()
 
 
-def add_user(g: Gallery, name: str, role: str) -> str:
+def add_user(g: Gallery, name: str, role: str, trained: bool = True) -> str:
+    """Create an operator and return its token; trained (may search) unless told not."""
     with g.write() as s:
         _, token = create_user(s, name, role)
+    if trained:
+        train(g, name)
     return token
 
 

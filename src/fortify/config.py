@@ -89,6 +89,14 @@ class Settings(BaseSettings):
     keep_enrollment_images: bool = True
     probe_retention_hours: float = Field(default=12.0, ge=0)
 
+    # governance (use policy, training, transparency)
+    policy_file: Path | None = Field(
+        default=None, description="Use policy TOML (default: the one shipped in the package)."
+    )
+    eval_report: Path | None = Field(
+        default=None, description="Latest `fortify eval face --json` output for the report."
+    )
+
     # web
     host: str = "127.0.0.1"
     port: int = 8000

@@ -115,3 +115,54 @@ class ModelUnavailable(FortifyError):
 class ConfigError(FortifyError):
     code = "config_error"
     http_status = 500
+
+
+# --- governance (use policy, training, separation of duties) ----------------------------------
+class PurposeProhibited(FortifyError):
+    """The stated purpose or category is a prohibited use under the use policy."""
+
+    code = "purpose_prohibited"
+    http_status = 403
+
+
+class TrainingRequired(FortifyError):
+    """The operator has no valid (unexpired) training record."""
+
+    code = "training_required"
+    http_status = 403
+
+
+class CaseIdRequired(FortifyError):
+    code = "case_id_required"
+    http_status = 422
+
+
+class ApprovalRequired(FortifyError):
+    """The purpose category needs a supervisor's prior approval for this search."""
+
+    code = "approval_required"
+    http_status = 403
+
+
+class RateLimited(FortifyError):
+    code = "rate_limited"
+    http_status = 429
+
+
+class SearchNotAllowedHere(FortifyError):
+    """The use policy forbids searching at this place or time."""
+
+    code = "place_or_time_not_allowed"
+    http_status = 403
+
+
+class ReasonRequired(FortifyError):
+    code = "reason_required"
+    http_status = 422
+
+
+class SeparationOfDuties(FortifyError):
+    """The same person may not both run a search and confirm its candidate."""
+
+    code = "separation_of_duties"
+    http_status = 403

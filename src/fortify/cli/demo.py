@@ -36,6 +36,30 @@ def synthetic_records(refs: list[str]) -> dict[str, dict[str, Any]]:
     }
 
 
+DEMO_COURSE = "SYNTHETIC-DEMO-TRAINING"
+
+
+def train_demo(g: Any, names: list[str], op: Any) -> None:
+    """A synthetic training record (demo only) so the demo officer and the local account
+    may search; real deployments record real courses with ``fortify users train``."""
+    from datetime import date
+
+    from fortify.accountability.training import record_training, training_status
+    from fortify.accountability.use_policy import load_policy
+
+    policy = load_policy(g.settings.policy_file)
+    with g.write() as s:
+        for name in names:
+            if training_status(s, policy, name).valid:
+                continue
+            rec = record_training(
+                s, policy, name, course=DEMO_COURSE, completed=date.today(), expires=None,
+                recorded_by=op.name,
+            )
+            g.record(s, op, "user.train", f"user:{name}", course=rec.course,
+                     completed_on=rec.completed_on, expires_on=rec.expires_on, synthetic=True)
+
+
 def register(cli: click.Group) -> None:
     @cli.command("demo")
     @click.option(
@@ -101,6 +125,7 @@ def register(cli: click.Group) -> None:
                 token = rotate_token(s, DEMO_USER)
                 action = "user.rotate_token"
             g.record(s, op, action, f"user:{DEMO_USER}", role="officer", reason="demo")
+        train_demo(g, [DEMO_USER, op.name], op)
         click.echo("")
         click.echo(f"Demo officer '{DEMO_USER}' API token (shown once): {token}")
         click.echo("All demo records are SYNTHETIC; results are investigative leads only.")

@@ -60,6 +60,9 @@ def register(cli: click.Group) -> None:
     @click.option("--top", "top_k", type=int, default=None, help="Candidates to return.")
     @click.option("--face", default=None, help="'largest' or a face index if several.")
     @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+    @click.option("--category", default=None, help="Purpose category of the use policy.")
+    @click.option("--approval", "approval_id", default=None, help="Approval id, if needed.")
+    @click.option("--place", default=None, help="Place code, e.g. port-of-entry:dover.")
     @common_options
     @pass_ctx
     @handle_errors
@@ -71,6 +74,9 @@ def register(cli: click.Group) -> None:
         top_k: int | None,
         face: str | None,
         as_json: bool,
+        category: str | None,
+        approval_id: str | None,
+        place: str | None,
     ) -> None:
         """Search the gallery for the face in IMAGE (audited; purpose required).
 
@@ -91,6 +97,9 @@ def register(cli: click.Group) -> None:
             top_k=top_k,
             face=pick,
             channel="cli",
+            category=category,
+            approval_id=approval_id,
+            place=place,
         )
         for extra in images[1:]:
             result = ctx.gallery.add_capture(

@@ -53,6 +53,10 @@ def register(cli: click.Group) -> None:
             g.record(s, op, "user.rotate_token", f"user:{name}")
         click.echo(token)
 
+    from fortify.cli.training import register_training
+
+    register_training(users_group)
+
     @users_group.command("list")
     @common_options
     @pass_ctx

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from fortify.accountability.operators import Operator
 from fortify.errors import InvalidInput, NotFound, OptedOut
+from fortify.governance.duties import require_reason
 from fortify.imaging import encode_jpeg, read_bytes
 from fortify.modalities.face.engine import FacePick
 from fortify.store.tables import (
@@ -220,9 +221,17 @@ def add_sample(
     )
 
 
-def opt_out(self: Gallery, reference: str, *, operator: Operator, source: str = "default") -> bool:
+def opt_out(
+    self: Gallery,
+    reference: str,
+    *,
+    operator: Operator,
+    source: str = "default",
+    reason: str | None = None,
+) -> bool:
     """Delete the person's records and refuse any later enrolment of the reference."""
     operator.require("delete")
+    why = require_reason(reason, "an opt-out")
     ref = _check_reference(reference)
     with self.db.session() as s:
         ident = (
@@ -232,10 +241,10 @@ def opt_out(self: Gallery, reference: str, *, operator: Operator, source: str = 
         )
         ids = [i.id for i in ident if i.source.name == source]
     for iid in ids:
-        self.delete_identity(iid, operator=operator, reason="opt-out")
+        self.delete_identity(iid, operator=operator, reason=f"opt-out: {why}")
     with self.write() as s:
         h = optout_hash(source, ref)
         if s.execute(select(OptOut).where(OptOut.reference_hash == h)).scalar_one_or_none() is None:
             s.add(OptOut(reference_hash=h))
-        self.record(s, operator, "opt_out", f"reference:{h[:16]}", deleted=len(ids))
+        self.record(s, operator, "opt_out", f"reference:{h[:16]}", deleted=len(ids), reason=why)
     return bool(ids)

@@ -185,9 +185,14 @@ def _cell(value: Any) -> str:
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 
-def export_csv(self: Gallery, *, operator: Operator, f: SearchFilter) -> str:
+def export_csv(
+    self: Gallery, *, operator: Operator, f: SearchFilter, reason: str | None = None
+) -> str:
     """Every search under the filters as CSV (newest first); the export is audited."""
     operator.require("searches.read_all")
+    from fortify.governance.duties import require_reason
+
+    why = require_reason(reason, "an export")
     q = scoped(select(Encounter), operator, f).order_by(Encounter.created_at.desc())
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\r\n")
@@ -198,7 +203,9 @@ def export_csv(self: Gallery, *, operator: Operator, f: SearchFilter) -> str:
             r = summary_row(e)
             w.writerow([_cell(r[c]) for c in CSV_COLUMNS])
             n += 1
-    self.record_now(operator, "searches.export", "", rows=n, format="csv", **f.to_dict())
+    self.record_now(
+        operator, "searches.export", "", rows=n, format="csv", reason=why, **f.to_dict()
+    )
     return buf.getvalue()
 
 

@@ -12,6 +12,7 @@ from sqlalchemy.orm import selectinload
 from fortify.accountability import audit
 from fortify.accountability.operators import Operator
 from fortify.errors import NotFound
+from fortify.governance.duties import require_reason
 from fortify.store.tables import ChangeLog, Identity, Sample, Source, TemplateRow
 
 if TYPE_CHECKING:
@@ -94,6 +95,7 @@ def delete_identity(
     never appears in a later search.
     """
     operator.require("delete")
+    reason = require_reason(reason, "deleting a record")
     files: list[Path] = []
     with self.write() as s:
         ident = s.get(Identity, identity_id, options=[selectinload(Identity.samples)])

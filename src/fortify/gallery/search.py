@@ -15,11 +15,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from sqlalchemy import select
 
+from fortify.accountability.authorize import authorize
 from fortify.accountability.operators import Operator
-from fortify.accountability.policy import LEAD_NOTICE, SearchRequest, check_purpose
+from fortify.accountability.policy import LEAD_NOTICE, SearchRequest
 from fortify.errors import FortifyError, InvalidInput, NotFound
 from fortify.gallery.oversight import make_filter, scoped, summary_row
 from fortify.gallery.ranking import consistency, decision_threshold, rank_candidates
+from fortify.governance.duties import annotate_disputes, check_confirmer
 from fortify.imaging import encode_jpeg, read_bytes
 from fortify.modalities.face.engine import FacePick
 from fortify.store.tables import Encounter, EncounterCapture, new_id, utcnow
@@ -59,14 +61,17 @@ def identify(
     top_k: int | None = None,
     face: FacePick = None,
     channel: str = "api",
+    category: str | None = None,
+    approval_id: str | None = None,
+    place: str | None = None,
 ) -> dict[str, Any]:
     """Search the gallery for the face in ``image``; returns a candidate list (leads)."""
     operator.require("search")
-    try:
-        req = check_purpose(purpose, case_id)
-    except FortifyError as exc:
-        self.record_now(operator, "search.refused", "", code=exc.code, channel=channel)
-        raise
+    auth = authorize(
+        self, operator, purpose, case_id, channel=channel, category=category,
+        approval_id=approval_id, place=place,
+    )  # the one door: training, purpose, use policy (audits refusals)
+    req = auth.request
     k = top_k or self.settings.default_top_k
     if not 1 <= k <= self.settings.max_top_k:
         raise InvalidInput(f"top_k must be between 1 and {self.settings.max_top_k}")
@@ -81,6 +86,7 @@ def identify(
     sid = new_id()
     now = utcnow()
     result = _result(self, sid, operator, req, k, [probe], now, channel)
+    result["purpose_category"] = auth.category
     capture = _capture(self, sid, 1, probe, rgb, result)
     with self.write() as s:
         s.add(
@@ -110,6 +116,7 @@ def identify(
             decision=result["decision"],
             channel=channel,
             candidates=[[c["reference"], c["score"]] for c in result["candidates"]],
+            **auth.audit(),
         )
     return result
 
@@ -191,7 +198,7 @@ def _result(
     fused = np.sum(np.stack(vectors), axis=0)
     fused = fused / max(float(np.linalg.norm(fused)), 1e-12)
     threshold, source, limited = decision_threshold(self)
-    candidates = rank_candidates(self, fused, k, threshold)
+    candidates = annotate_disputes(self, rank_candidates(self, fused, k, threshold))
     result: dict[str, Any] = {
         "search_id": sid,
         "decision": "candidates" if candidates else "no_candidate",
@@ -293,6 +300,7 @@ def confirm_match(
         enc = s.get(Encounter, search_id)
         if enc is None:
             raise NotFound(f"no search '{search_id}'", search_id=search_id)
+        check_confirmer(self, s, operator, enc.operator)  # separation of duties
         listed = {c["identity_id"] for c in enc.result.get("candidates", [])}
         if identity_id not in listed:
             raise InvalidInput(

@@ -55,6 +55,9 @@ class CandidatePublic(BaseModel):
     photo_url: str | None
     samples_compared: int
     attributes: dict[str, Any]
+    disputes: list[dict[str, Any]] = Field(
+        default_factory=list, description="Corrections/disputes recorded against the record."
+    )
 
 
 class CaptureTop(BaseModel):
@@ -90,6 +93,7 @@ class SearchPublic(BaseModel):
     gallery_size: int
     probe: ProbePublic
     candidates: list[CandidatePublic]
+    purpose_category: str | None = None
 
 
 class ConfirmBody(BaseModel):

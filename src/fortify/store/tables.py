@@ -193,3 +193,49 @@ class AuditHead(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     seq: Mapped[int] = mapped_column(BigInteger, default=0)
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class TrainingRecord(Base):
+    """An operator's training attestation (course, completion, expiry). By operator name,
+    so the local OS account (``local:<user>``) can be trained too."""
+
+    __tablename__ = "training_records"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    operator: Mapped[str] = mapped_column(String(100), index=True)
+    course: Mapped[str] = mapped_column(String(100))
+    completed_on: Mapped[str] = mapped_column(String(10))  # ISO date
+    expires_on: Mapped[str] = mapped_column(String(10))  # ISO date
+    recorded_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ApprovalRequest(Base):
+    """A supervisor's prior approval for searches of a category that needs one."""
+
+    __tablename__ = "approval_requests"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    requester: Mapped[str] = mapped_column(String(100), index=True)
+    category: Mapped[str] = mapped_column(String(64))
+    purpose: Mapped[str] = mapped_column(Text)
+    case_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    decided_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    decision_note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    expires_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+
+class Dispute(Base):
+    """A correction or dispute recorded against an identity record (shown on candidate cards)."""
+
+    __tablename__ = "disputes"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    identity_id: Mapped[str] = mapped_column(
+        ForeignKey("identities.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(16))  # "correction" | "dispute"
+    text: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    recorded_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

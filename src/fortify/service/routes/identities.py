@@ -72,9 +72,16 @@ def get_identity(gallery: GalleryDep, operator: OperatorDep, identity_id: str) -
 @router.delete(
     "/identities/{identity_id}", response_model=DeletedPublic, operation_id="identities-delete"
 )
-def delete_identity(gallery: GalleryDep, operator: OperatorDep, identity_id: str) -> DeletedPublic:
-    """Delete the identity, its samples, templates and photos (audited)."""
-    return DeletedPublic(**gallery.delete_identity(identity_id, operator=operator))
+def delete_identity(
+    gallery: GalleryDep,
+    operator: OperatorDep,
+    identity_id: str,
+    reason: Annotated[str | None, Query(description="Why the record is deleted.")] = None,
+) -> DeletedPublic:
+    """Delete the identity, its samples, templates and photos (audited, with the reason)."""
+    return DeletedPublic(
+        **gallery.delete_identity(identity_id, operator=operator, reason=reason or "")
+    )
 
 
 @router.post(

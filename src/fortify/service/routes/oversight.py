@@ -106,12 +106,13 @@ def export_csv(
     decision: DecisionQ = None,
     since: SinceQ = None,
     until: UntilQ = None,
+    reason: Annotated[str | None, Query(description="Why the export is made (required).")] = None,
 ) -> Response:
     """Every search under the filters as CSV; the export itself is audited."""
     f = oversight.make_filter(
         operator=operator_name, case_id=case_id, decision=decision, since=since, until=until
     )
-    text = oversight.export_csv(gallery, operator=operator, f=f)
+    text = oversight.export_csv(gallery, operator=operator, f=f, reason=reason)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     return Response(
         content=text.encode("utf-8"),

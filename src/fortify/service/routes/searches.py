@@ -24,6 +24,9 @@ def create_search(
     case_id: Annotated[str | None, Form()] = None,
     top_k: Annotated[int | None, Form(ge=1, le=100)] = None,
     face: Annotated[str | None, Form(description="'largest' or a face index")] = None,
+    category: Annotated[str | None, Form(description="Purpose category (use policy).")] = None,
+    approval_id: Annotated[str | None, Form(description="Prior approval, if needed.")] = None,
+    place: Annotated[str | None, Form(description="Place code, e.g. port-of-entry:x")] = None,
 ) -> SearchPublic:
     """Search the gallery. Candidates are investigative leads, never identifications."""
     operator.require("search")
@@ -36,6 +39,9 @@ def create_search(
         top_k=top_k,
         face=parse_face(face),
         channel="api",
+        category=category,
+        approval_id=approval_id,
+        place=place,
     )
     return SearchPublic(**result)
 
