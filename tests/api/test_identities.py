@@ -44,7 +44,7 @@ def test_create_list_get_add_delete(
     listing = client.get("/v1/identities", headers=sup, params={"source": "api"}).json()
     assert listing["total"] == 1 and listing["items"][0]["identity_id"] == iid
     assert client.get("/v1/identities", headers=sup).json()["total"] == 21
-    r = client.delete(f"/v1/identities/{iid}", headers=sup)
+    r = client.delete(f"/v1/identities/{iid}", headers=sup, params={"reason": "test"})
     assert r.status_code == 200 and r.json()["deleted_templates"] == 2
     assert client.get(f"/v1/identities/{iid}", headers=sup).status_code == 404
     r = client.post(
@@ -68,7 +68,7 @@ def test_officer_cannot_enroll_or_delete(
     )
     assert r.status_code == 403 and r.json()["error"]["code"] == "forbidden"
     iid = client.get("/v1/identities", headers=off).json()["items"][0]["identity_id"]
-    assert client.delete(f"/v1/identities/{iid}", headers=off).status_code == 403
+    assert client.delete(f"/v1/identities/{iid}", headers=off, params={"reason": "test"}).status_code == 403
 
 
 def test_enroll_refusals(client: TestClient, tokens: dict[str, str]) -> None:
@@ -83,7 +83,7 @@ def test_enroll_refusals(client: TestClient, tokens: dict[str, str]) -> None:
     r = client.post("/v1/identities", headers=sup, data={"reference": "x"})
     assert r.status_code == 422 and r.json()["error"]["code"] == "image_required"
     assert client.get("/v1/identities/unknown", headers=sup).status_code == 404
-    assert client.delete("/v1/identities/unknown", headers=sup).status_code == 404
+    assert client.delete("/v1/identities/unknown", headers=sup, params={"reason": "test"}).status_code == 404
     r = client.post(
         "/v1/identities/unknown/samples",
         headers=sup,

@@ -114,7 +114,8 @@ def test_export_csv_is_filtered_safe_and_audited(
     _encounter(enrolled, "officer1", "plain, with comma", case_id="C-9", decision="no_candidate")
     _encounter(enrolled, "other", "not exported", case_id="C-1")
     r = client.get(
-        "/v1/oversight/export.csv", headers=auth(tokens["supervisor"]), params={"case_id": "C-9"}
+        "/v1/oversight/export.csv", headers=auth(tokens["supervisor"]),
+        params={"case_id": "C-9", "reason": "audit request 7"},
     )
     assert r.status_code == 200, r.text
     assert r.headers["content-type"].startswith("text/csv")
@@ -128,7 +129,12 @@ def test_export_csv_is_filtered_safe_and_audited(
     assert len(ev) == 1 and ev[0].actor == "supervisor1"
     details = json.loads(ev[0].details)
     assert details["rows"] == 2 and details["case_id"] == "C-9"
-    by_auditor = client.get("/v1/oversight/export.csv", headers=auth(tokens["auditor"]))
+    no_reason = client.get("/v1/oversight/export.csv", headers=auth(tokens["auditor"]))
+    assert no_reason.status_code == 422
+    assert no_reason.json()["error"]["code"] == "reason_required"
+    by_auditor = client.get(
+        "/v1/oversight/export.csv", headers=auth(tokens["auditor"]), params={"reason": "review"}
+    )
     assert by_auditor.status_code == 200
     denied = client.get("/v1/oversight/export.csv", headers=auth(tokens["officer"]))
     assert denied.status_code == 403 and denied.json()["error"]["code"] == "forbidden"

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from fortify.cli.__main__ import cli
-from tests.conftest import blank_image, two_faces
+from tests.conftest import blank_image, train_local, two_faces
 
 pytestmark = pytest.mark.slow
 People = list[tuple[str, list[Path]]]
@@ -29,6 +29,7 @@ def cli_home(tmp_path_factory: pytest.TempPathFactory, people: People) -> tuple[
         cli, ["--home", str(home), "enroll", str(src), "--json", "--workers", "1"]
     )
     assert res.exit_code == 0, res.output
+    train_local(home)  # the local account may search only with a training record
     return home, json.loads(res.stdout)
 
 

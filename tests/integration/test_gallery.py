@@ -84,18 +84,18 @@ def test_delete_identity_never_returned(enrolled: Gallery, people: People, admin
     r = enrolled.identify(files[1], operator=admin, purpose="test: before delete")
     assert r["candidates"][0]["reference"] == ref
     iid = r["candidates"][0]["identity_id"]
-    enrolled.delete_identity(iid, operator=admin)
+    enrolled.delete_identity(iid, operator=admin, reason="test")
     r2 = enrolled.identify(files[1], operator=admin, purpose="test: after delete")
     assert ref not in [c["reference"] for c in r2["candidates"]]
     with pytest.raises(NotFound):
         enrolled.get_identity(iid, operator=admin)
     with pytest.raises(NotFound):
-        enrolled.delete_identity("no-such-id", operator=admin)
+        enrolled.delete_identity("no-such-id", operator=admin, reason="test")
 
 
 def test_opt_out_deletes_and_blocks(enrolled: Gallery, people: People, admin: Operator) -> None:
     ref, files = people[5]
-    assert enrolled.opt_out(ref, operator=admin, source="test")
+    assert enrolled.opt_out(ref, operator=admin, source="test", reason="subject asked")
     with pytest.raises(OptedOut):
         enrolled.enroll_image(files[1], reference=ref, operator=admin, source="test")
     r = enrolled.identify(files[1], operator=admin, purpose="test: opted out")
@@ -142,7 +142,7 @@ def test_index_catches_up_with_writes_from_another_process(
     other = Gallery(make_settings(enrolled.settings.home), engine=engine)
     ref, files = celeb = people[9]
     iid = enrolled.list_identities(operator=admin, reference=ref)["items"][0]["identity_id"]
-    other.delete_identity(iid, operator=admin)  # the first gallery's index is now stale
+    other.delete_identity(iid, operator=admin, reason="test")  # the first gallery's index is now stale
     r = enrolled.identify(files[1], operator=admin, purpose="test: stale index")
     assert ref not in [c["reference"] for c in r["candidates"]]
     other.close()

@@ -12,7 +12,7 @@ import pytest
 from fortify.accountability.operators import Operator
 from fortify.gallery import Gallery
 from fortify.modalities.face.engine import Engine
-from tests.conftest import make_settings
+from tests.conftest import make_settings, train
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 ADMIN_URL = os.environ.get("FORTIFY_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -44,11 +44,12 @@ def test_gallery_on_postgres(
 ) -> None:
     settings = make_settings(tmp_path / "home", database_url=pg_url)
     g = Gallery(settings, engine=engine)
+    train(g, admin.name)
     for ref, files in people[:5]:
         g.enroll_image(files[0], reference=ref, operator=admin, face="largest")
     r = g.identify(people[2][1][1], operator=admin, purpose="postgres test")
     assert r["candidates"][0]["reference"] == people[2][0]
-    g.delete_identity(r["candidates"][0]["identity_id"], operator=admin)
+    g.delete_identity(r["candidates"][0]["identity_id"], operator=admin, reason="test")
     assert g.verify_audit(operator=admin).ok
     g.close()
     g2 = Gallery(settings, engine=engine)  # restart: index rebuilt/caught up from PostgreSQL
