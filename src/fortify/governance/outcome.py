@@ -49,6 +49,7 @@ def record_outcome(
             paths.append(g.settings.home / enc.probe_path)
         for c in caps:
             s.delete(c)
+        s.flush()  # captures first: the encounter row goes after them
         s.delete(enc)
         g.record(
             s,
