@@ -121,7 +121,7 @@ def server(
         **os.environ,
         "FORTIFY_HOME": str(home),
         "FORTIFY_MATCH_THRESHOLD": str(TEST_THRESHOLD),
-        "PYTHONPATH": str(ROOT),
+        "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)]),  # this checkout first
     }
     env.pop("FORTIFY_DATABASE_URL", None)
     env.pop("FORTIFY_TOKEN", None)
@@ -150,7 +150,7 @@ def server(
 def scenario(server: Server, browser_tools: dict[str, str], tmp_path: Path) -> Any:
     """``scenario(name, **extra)`` runs one driver scenario and returns its result dict."""
 
-    def run(name: str, **extra: Any) -> dict[str, Any]:
+    def run(name: str, driver: Path = DRIVER, **extra: Any) -> dict[str, Any]:
         cfg = {
             "base_url": server.base_url,
             "chromium": browser_tools["chromium"],
@@ -162,7 +162,7 @@ def scenario(server: Server, browser_tools: dict[str, str], tmp_path: Path) -> A
         cfg_path = tmp_path / f"{name}.json"
         cfg_path.write_text(json.dumps(cfg))
         proc = subprocess.run(
-            [browser_tools["node"], str(DRIVER), name, str(cfg_path)],
+            [browser_tools["node"], str(driver), name, str(cfg_path)],
             cwd=ROOT,
             capture_output=True,
             text=True,

@@ -266,6 +266,7 @@ const SCENARIOS = {
     await checkWidth(page, "history");
     await checkA11y(page, "history");
     await shot(page, "10-history-supervisor");
+    await page.fill("#export-reason", "E2E oversight review");
     const [download] = await Promise.all([
       page.waitForEvent("download"),
       page.getByRole("button", { name: "Export CSV" }).click(),

@@ -29,7 +29,7 @@ from fortify.gallery import Gallery
 from fortify.modalities.face.engine import Engine
 from fortify.store.tables import Encounter, Identity, TemplateRow, utcnow
 from fortify.types import Template
-from tests.conftest import TEST_THRESHOLD, make_settings
+from tests.conftest import TEST_THRESHOLD, make_settings, train
 from tests.e2e.fakecam import frame_from_photo, write_y4m
 
 log = logging.getLogger(__name__)
@@ -213,8 +213,23 @@ def _seed_history(g: Gallery, ops: dict[str, Operator], probes: dict[str, Any]) 
     return officer_purpose
 
 
+def _governance(g: Gallery, probes: dict[str, Any]) -> None:
+    """A correction recorded against the 'other' record (shown on its candidate cards)."""
+    from fortify.governance.subject import record_dispute
+
+    with g.db.session() as s:
+        iid = s.scalars(
+            select(Identity.id).where(Identity.reference == probes["other"][0])
+        ).one()
+    record_dispute(
+        g, iid, operator=local_operator(), text="SYNTHETIC: the record's date is disputed",
+        kind="dispute",
+    )
+
+
 def seed_home(home: Path, work: Path, engine: Engine, people: People) -> Seed:
     g = Gallery(make_settings(home), engine=engine)
+    train(g, local_operator().name)
     try:
         gallery = _enroll(g, people, local_operator())
         y4m = work / "fake-camera.y4m"
@@ -225,6 +240,9 @@ def seed_home(home: Path, work: Path, engine: Engine, people: People) -> Seed:
             for key, (name, role) in USERS.items():
                 _, tokens[key] = create_user(s, name, role)
                 ops[key] = Operator(name=name, role=role)
+            _, tokens["untrained"] = create_user(s, "e2e-untrained", "officer")
+        train(g, *(name for name, _ in USERS.values()))  # may search (governance)
+        _governance(g, probes)
         officer_purpose = _seed_history(g, ops, probes)
         no_face, two_faces = _guidance_cameras(engine, people, work)
     finally:

@@ -4,6 +4,7 @@ import { ApiError, NetworkError, describe, request, session } from "./api.js";
 import { fromTemplate, setStatus } from "./dom.js";
 import * as queue from "./queue.js";
 import * as capture from "./view-capture.js";
+import * as governance from "./view-governance.js";
 import * as history from "./view-history.js";
 import * as oversight from "./view-oversight.js";
 import * as queueView from "./view-queue.js";
@@ -20,6 +21,7 @@ const ROUTES = {
   queue: { view: queueView, perm: "search", need: "an officer, supervisor or admin role" },
   history: { view: history },
   oversight: { view: oversight, perm: "audit.read", need: "the auditor or admin role" },
+  approvals: { view: governance, perm: "search", need: "an officer, supervisor or admin role" },
 };
 
 let cleanup = null;
@@ -89,6 +91,7 @@ function showSession() {
   for (const a of document.querySelectorAll("#nav a")) {
     a.hidden = Boolean(a.dataset.perm) && !session.can(a.dataset.perm);
   }
+  governance.showTraining();
 }
 
 /** After a successful sign-in. */

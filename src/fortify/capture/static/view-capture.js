@@ -9,6 +9,7 @@ import { ApiError, NetworkError, describe, request, session } from "./api.js";
 import { Camera, Guide, cameraAvailable, checkQuality, drawBoxes, hints } from "./camera.js";
 import { el, fromTemplate, replace, setStatus } from "./dom.js";
 import * as queue from "./queue.js";
+import { fillCategories } from "./view-governance.js";
 
 const MIN_PURPOSE = 3;
 const REFUSALS = {
@@ -44,6 +45,7 @@ export function render(host, ctx, args) {
   let stillUrl = null;
   let lastHint = "";
   let busy = false;
+  fillCategories(refs.category);
 
   if (secondOf) {
     refs.title.textContent = "Second capture";
@@ -264,6 +266,7 @@ export function render(host, ctx, args) {
     fd.append("image", image.blob, image.name);
     fd.append("purpose", purpose);
     if (caseId) fd.append("case_id", caseId);
+    if (refs.category && refs.category.value) fd.append("category", refs.category.value);
     setBusy(true, "Searching…");
     setStatus("Searching the gallery…");
     try {

@@ -95,7 +95,9 @@ export function render(host, ctx) {
   refs.export.addEventListener("click", async () => {
     refs.export.disabled = true;
     try {
-      const blob = await fetchBlob("/v1/oversight/export.csv?" + params().toString(), { timeout: 120000 });
+      const q = params();
+      q.set("reason", refs["export-reason"].value.trim());
+      const blob = await fetchBlob("/v1/oversight/export.csv?" + q.toString(), { timeout: 120000 });
       const url = URL.createObjectURL(blob);
       const a = el("a", { attrs: { href: url, download: "fortify-searches.csv" }, hidden: true });
       document.body.append(a);

@@ -9,6 +9,7 @@ import {
   defList, el, fmtRate, fmtScore, fmtTime, fromTemplate, humanKey, replace, setStatus,
 } from "./dom.js";
 import { GUIDANCE } from "./camera.js";
+import { disputeNote, endEncounter } from "./view-governance.js";
 
 function candidateCard(c, urls) {
   const name = c.display_name || c.reference;
@@ -48,7 +49,7 @@ function candidateCard(c, urls) {
     ]),
   ]);
   return el("li", { className: "cand", attrs: { "data-reference": c.reference } },
-    [head, defList(rows)]);
+    [head, disputeNote(c), defList(rows)]);
 }
 
 function alerts(d) {
@@ -117,6 +118,7 @@ export function render(host, ctx, args) {
     replace(refs.alerts, ...alerts(d));
     replace(refs.body, body(d, urls));
     replace(refs.meta, meta(d));
+    endEncounter(refs.outcome, d, ctx);
     const mine = session.me && d.operator === session.me.name;
     refs.second.hidden = !(session.can("search") && mine);
     refs.second.textContent = (d.captures || 1) > 1 ? "Add another capture" : "Add second capture";
