@@ -69,13 +69,15 @@ const SCENARIOS = {
     await page.setInputFiles("#capture-file", cfg.other_photo);
     await page.waitForSelector("[data-ref=still-wrap]:not([hidden])");
     await page.fill("#purpose", "E2E governance stop");
+    await page.fill("#capture-case", "INT-7");
+    await page.selectOption("#capture-category", "intelligence-lead"); // uses the approval
     const [response] = await Promise.all([
       page.waitForResponse((r) => r.url().endsWith("/v1/searches") && r.request().method() === "POST", { timeout: 60000 }),
       page.getByRole("button", { name: "Search", exact: true }).click(),
     ]);
     const result = await response.json();
     check(response.status() === 200, "search failed: " + JSON.stringify(result).slice(0, 300));
-    check(result.purpose_category === "field-inquiry", "category " + result.purpose_category);
+    check(result.purpose_category === "intelligence-lead", "category " + result.purpose_category);
     await page.waitForSelector("[data-decision=candidates]", { timeout: 60000 });
     await photosSettled(page);
     const note = await page.textContent(`.cand[data-reference="${cfg.other_reference}"] .dispute`);

@@ -9,7 +9,7 @@ import { ApiError, NetworkError, describe, request, session } from "./api.js";
 import { Camera, Guide, cameraAvailable, checkQuality, drawBoxes, hints } from "./camera.js";
 import { el, fromTemplate, replace, setStatus } from "./dom.js";
 import * as queue from "./queue.js";
-import { fillCategories } from "./view-governance.js";
+import { approvalFor, fillCategories } from "./view-governance.js";
 
 const MIN_PURPOSE = 3;
 const REFUSALS = {
@@ -266,7 +266,11 @@ export function render(host, ctx, args) {
     fd.append("image", image.blob, image.name);
     fd.append("purpose", purpose);
     if (caseId) fd.append("case_id", caseId);
-    if (refs.category && refs.category.value) fd.append("category", refs.category.value);
+    if (refs.category && refs.category.value) {
+      fd.append("category", refs.category.value);
+      const approval = await approvalFor(refs.category);
+      if (approval) fd.append("approval_id", approval);
+    }
     setBusy(true, "Searching…");
     setStatus("Searching the gallery…");
     try {

@@ -35,7 +35,7 @@ export async function fillCategories(select) {
     const opts = p.categories.map((c) => el("option", {
       text: c.label + (c.requires_case_id ? " (case id)" : "") +
         (c.requires_approval ? " (approval)" : ""),
-      attrs: { value: c.id },
+      attrs: { value: c.id, "data-approval": c.requires_approval ? "yes" : null },
     }));
     replace(select, ...opts);
     select.value = p.default_category;
@@ -169,4 +169,20 @@ async function fillApprovalCategories(select) {
     replace(select, ...p.categories.filter((c) => c.requires_approval)
       .map((c) => el("option", { text: c.label, attrs: { value: c.id } })));
   } catch (err) { /* the list stays empty */ }
+}
+
+/** The operator's approved, unexpired approval of the selected category, if it needs one. */
+export async function approvalFor(select) {
+  const opt = select && select.selectedOptions && select.selectedOptions[0];
+  if (!opt || opt.dataset.approval !== "yes") return null;
+  const category = select.value;
+  try {
+    const rows = await request("/v1/approvals?status=approved");
+    const now = Date.now();
+    const ok = rows.find((a) => a.category === category && session.me &&
+      a.requester === session.me.name && a.expires_at && Date.parse(a.expires_at) > now);
+    return ok ? ok.approval_id : null;
+  } catch (err) {
+    return null;
+  }
 }
