@@ -54,11 +54,24 @@ def test_approval_flow_over_http(
     assert [x["approval_id"] for x in pending] == [aid]
     ok = client.post(f"/v1/approvals/{aid}/approve", headers=sup, json={"note": "fine"})
     assert ok.status_code == 200 and ok.json()["status"] == "approved"
-    r = _search(client, tokens["officer"], people[1][1][1], purpose="lead 9", case_id="I-9",
-                category="intelligence-lead")
+    r = _search(
+        client,
+        tokens["officer"],
+        people[1][1][1],
+        purpose="lead 9",
+        case_id="I-9",
+        category="intelligence-lead",
+    )
     assert r["status"] == 403 and r["error"]["code"] == "approval_required"
-    r = _search(client, tokens["officer"], people[1][1][1], purpose="lead 9", case_id="I-9",
-                category="intelligence-lead", approval_id=aid)
+    r = _search(
+        client,
+        tokens["officer"],
+        people[1][1][1],
+        purpose="lead 9",
+        case_id="I-9",
+        category="intelligence-lead",
+        approval_id=aid,
+    )
     assert r["status"] == 200 and r["purpose_category"] == "intelligence-lead"
     b = client.post("/v1/approvals", headers=off, json={**body, "category": "missing-person"})
     assert b.status_code == 422
@@ -72,15 +85,23 @@ def test_outcome_deletes_at_once_and_disputes_show_on_cards(
     sid = r["search_id"]
     assert r["candidates"][0]["disputes"] == []
     iid = r["candidates"][0]["identity_id"]
-    d = client.post(f"/v1/identities/{iid}/disputes", headers=sup,
-                    json={"kind": "correction", "text": "Name is misspelt"})
+    d = client.post(
+        f"/v1/identities/{iid}/disputes",
+        headers=sup,
+        json={"kind": "correction", "text": "Name is misspelt"},
+    )
     assert d.status_code == 201
-    assert client.post(f"/v1/identities/{iid}/disputes", headers=off,
-                       json={"text": "x y z"}).status_code == 403
+    assert (
+        client.post(
+            f"/v1/identities/{iid}/disputes", headers=off, json={"text": "x y z"}
+        ).status_code
+        == 403
+    )
     bad = client.post(f"/v1/searches/{sid}/outcome", headers=off, json={"outcome": "arrest"})
     assert bad.status_code == 422
-    done = client.post(f"/v1/searches/{sid}/outcome", headers=off,
-                       json={"outcome": "verified_citizen"})
+    done = client.post(
+        f"/v1/searches/{sid}/outcome", headers=off, json={"outcome": "verified_citizen"}
+    )
     assert done.status_code == 200 and done.json()["deleted"] is True
     assert client.get(f"/v1/searches/{sid}", headers=off).status_code == 404
     r2 = _search(client, tokens["officer"], people[2][1][1], purpose="stop again")
@@ -89,13 +110,18 @@ def test_outcome_deletes_at_once_and_disputes_show_on_cards(
     assert client.delete(f"/v1/identities/{iid}", headers=sup).json()["error"]["code"] == (
         "reason_required"
     )
-    assert client.delete(f"/v1/identities/{iid}", headers=sup,
-                         params={"reason": "retention review"}).status_code == 200
+    assert (
+        client.delete(
+            f"/v1/identities/{iid}", headers=sup, params={"reason": "retention review"}
+        ).status_code
+        == 200
+    )
     assert client.get("/v1/oversight/governance", headers=off).status_code == 403
     items = client.get("/v1/oversight/governance", headers=aud).json()["items"]
     actions = {i["action"]: i for i in items}
     assert actions["identity.delete"]["details"]["reason"] == "retention review"
     assert actions["search.rapid_delete"]["details"] == {
-        "outcome": "verified_citizen", "captures": 1
+        "outcome": "verified_citizen",
+        "captures": 1,
     }
     assert "dispute.record" in actions

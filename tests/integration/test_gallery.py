@@ -142,7 +142,7 @@ def test_index_catches_up_with_writes_from_another_process(
     other = Gallery(make_settings(enrolled.settings.home), engine=engine)
     ref, files = celeb = people[9]
     iid = enrolled.list_identities(operator=admin, reference=ref)["items"][0]["identity_id"]
-    other.delete_identity(iid, operator=admin, reason="test")  # the first gallery's index is now stale
+    other.delete_identity(iid, operator=admin, reason="test")  # first gallery's index: stale
     r = enrolled.identify(files[1], operator=admin, purpose="test: stale index")
     assert ref not in [c["reference"] for c in r["candidates"]]
     other.close()

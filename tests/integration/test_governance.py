@@ -85,7 +85,10 @@ def test_every_policy_refusal_is_audited_and_stores_nothing(
         (CaseIdRequired, {"purpose": "burglary", "category": "criminal-investigation"}),
         (SearchNotAllowedHere, {"purpose": "arrivals", "category": "border-check"}),
         (SearchNotAllowedHere, {"purpose": "truancy", "place": "school:north"}),
-        (ApprovalRequired, {"purpose": "lead 4", "category": "intelligence-lead", "case_id": "I-4"}),
+        (
+            ApprovalRequired,
+            {"purpose": "lead 4", "category": "intelligence-lead", "case_id": "I-4"},
+        ),
     ]
     for err, kw in cases:
         with pytest.raises(err) as e:
@@ -95,8 +98,14 @@ def test_every_policy_refusal_is_audited_and_stores_nothing(
         assert last["policy_digest"] == load_policy(None).digest
     assert _last(g, "search.refused")["purpose_category"] == "intelligence-lead"
     assert _stored(g) == before
-    r = g.identify(probe, operator=OFFICER, purpose="arrivals", category="border-check",
-                   place="port-of-entry:dover", face="largest")
+    r = g.identify(
+        probe,
+        operator=OFFICER,
+        purpose="arrivals",
+        category="border-check",
+        place="port-of-entry:dover",
+        face="largest",
+    )
     entry = _last(g, "search")
     assert entry["purpose_category"] == "border-check" and entry["place"] == "port-of-entry:dover"
     assert entry["policy_version"] == load_policy(None).version
@@ -104,11 +113,11 @@ def test_every_policy_refusal_is_audited_and_stores_nothing(
     assert g.verify_audit(operator=Operator("local:t", "admin")).ok
 
 
-def test_rate_limit_from_a_policy_file(
-    enrolled: Gallery, people: People, tmp_path: Path
-) -> None:
+def test_rate_limit_from_a_policy_file(enrolled: Gallery, people: People, tmp_path: Path) -> None:
     f = tmp_path / "policy.toml"
-    f.write_text(DEFAULT_POLICY.read_text().replace("searches_per_hour = 60", "searches_per_hour = 2"))
+    f.write_text(
+        DEFAULT_POLICY.read_text().replace("searches_per_hour = 60", "searches_per_hour = 2")
+    )
     g = Gallery(make_settings(enrolled.settings.home, policy_file=f), engine=enrolled.engine)
     try:
         train(g, OFFICER.name)
@@ -133,8 +142,9 @@ def test_approval_flow_and_separation_of_duties(enrolled: Gallery, people: Peopl
     )
     assert a["status"] == "pending"
     with pytest.raises(SeparationOfDuties):
-        approvals.decide(g, a["approval_id"], operator=Operator(OFFICER.name, "supervisor"),
-                         approve=True)
+        approvals.decide(
+            g, a["approval_id"], operator=Operator(OFFICER.name, "supervisor"), approve=True
+        )
     with pytest.raises(TrainingRequired):
         approvals.decide(g, a["approval_id"], operator=SUPER2, approve=True)
     pending = approvals.list_approvals(g, operator=SUPER, status="pending")
@@ -143,12 +153,25 @@ def test_approval_flow_and_separation_of_duties(enrolled: Gallery, people: Peopl
     assert done["status"] == "approved" and done["expires_at"]
     with pytest.raises(Conflict):
         approvals.decide(g, a["approval_id"], operator=SUPER, approve=False)
-    ref, files = people[2]
+    files = people[2][1]
     with pytest.raises(ApprovalRequired):  # another operator cannot use it
-        g.identify(files[1], operator=SUPER, purpose="lead 7", case_id="I-7",
-                   category="intelligence-lead", approval_id=a["approval_id"])
-    r = g.identify(files[1], operator=OFFICER, purpose="lead 7", case_id="I-7",
-                   category="intelligence-lead", approval_id=a["approval_id"], face="largest")
+        g.identify(
+            files[1],
+            operator=SUPER,
+            purpose="lead 7",
+            case_id="I-7",
+            category="intelligence-lead",
+            approval_id=a["approval_id"],
+        )
+    r = g.identify(
+        files[1],
+        operator=OFFICER,
+        purpose="lead 7",
+        case_id="I-7",
+        category="intelligence-lead",
+        approval_id=a["approval_id"],
+        face="largest",
+    )
     assert _last(g, "search")["approval_id"] == a["approval_id"]
     top = r["candidates"][0]["identity_id"]
     # confirming needs a second, trained person who did not run the search
@@ -173,9 +196,7 @@ def test_reasons_required_for_delete_and_opt_out(enrolled: Gallery, people: Peop
     assert _last(enrolled, "identity.delete")["reason"] == "court order 12"
 
 
-def test_rapid_deletion_for_people_who_are_not_subjects(
-    enrolled: Gallery, people: People
-) -> None:
+def test_rapid_deletion_for_people_who_are_not_subjects(enrolled: Gallery, people: People) -> None:
     g = enrolled
     train(g, OFFICER.name)
     before = _stored(g)
@@ -191,7 +212,10 @@ def test_rapid_deletion_for_people_who_are_not_subjects(
     assert _stored(g) == before  # encounter, captures and probe photos gone at once
     entry = _last(g, "search.rapid_delete")
     assert entry["outcome"] == "verified_citizen" and set(entry) == {
-        "actor", "target", "outcome", "captures"
+        "actor",
+        "target",
+        "outcome",
+        "captures",
     }
 
 
@@ -205,8 +229,9 @@ def test_subject_report_and_disputes_on_candidate_cards(
     r1 = g.identify(files[1], operator=OFFICER, purpose="stop 1", case_id="K-1", face="largest")
     top = r1["candidates"][0]
     assert top["reference"] == ref and top["disputes"] == []
-    subject.record_dispute(g, top["identity_id"], operator=SUPER, text="Not me: I was abroad",
-                           kind="dispute")
+    subject.record_dispute(
+        g, top["identity_id"], operator=SUPER, text="Not me: I was abroad", kind="dispute"
+    )
     r2 = g.identify(files[1], operator=OFFICER, purpose="stop 2", face="largest")
     card = next(c for c in r2["candidates"] if c["identity_id"] == top["identity_id"])
     assert card["disputes"][0]["text"] == "Not me: I was abroad"

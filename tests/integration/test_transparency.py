@@ -31,21 +31,52 @@ def _seed(g: Gallery, people: People) -> list[str]:
     off, sup = Operator(NAMES[0], "officer"), Operator(NAMES[1], "supervisor")
     train(g, *NAMES)
     ids = []
-    ids.append(g.identify(people[0][1][1], operator=off, purpose=PURPOSES[0], case_id=CASES[0],
-                          category="criminal-investigation", face="largest")["search_id"])
-    ids.append(g.identify(people[1][1][1], operator=off, purpose=PURPOSES[1],
-                          category="missing-person", face="largest")["search_id"])
-    ids.append(g.identify(people[2][1][1], operator=sup, purpose=PURPOSES[2], case_id=CASES[1],
-                          face="largest", channel="cli")["search_id"])
-    for kw in ({"purpose": "protest at the square"}, {"purpose": ""},
-               {"purpose": "burglary", "category": "criminal-investigation"}):
+    ids.append(
+        g.identify(
+            people[0][1][1],
+            operator=off,
+            purpose=PURPOSES[0],
+            case_id=CASES[0],
+            category="criminal-investigation",
+            face="largest",
+        )["search_id"]
+    )
+    ids.append(
+        g.identify(
+            people[1][1][1],
+            operator=off,
+            purpose=PURPOSES[1],
+            category="missing-person",
+            face="largest",
+        )["search_id"]
+    )
+    ids.append(
+        g.identify(
+            people[2][1][1],
+            operator=sup,
+            purpose=PURPOSES[2],
+            case_id=CASES[1],
+            face="largest",
+            channel="cli",
+        )["search_id"]
+    )
+    for kw in (
+        {"purpose": "protest at the square"},
+        {"purpose": ""},
+        {"purpose": "burglary", "category": "criminal-investigation"},
+    ):
         with contextlib.suppress(FortifyError):
             g.identify(people[0][1][1], operator=off, **kw)
     r = g.get_search(ids[0], operator=sup)
     g.confirm_match(ids[0], r["candidates"][0]["identity_id"], operator=sup)
     outcome.record_outcome(g, ids[1], "verified_citizen", operator=off)
-    subject.record_dispute(g, r["candidates"][0]["identity_id"], operator=sup,
-                           text="Record says wrong date of birth", kind="correction")
+    subject.record_dispute(
+        g,
+        r["candidates"][0]["identity_id"],
+        operator=sup,
+        text="Record says wrong date of birth",
+        kind="correction",
+    )
     return [ref for ref, _ in people[:3]]
 
 
@@ -54,20 +85,44 @@ def test_transparency_report_is_aggregate_only(
 ) -> None:
     refs = _seed(enrolled, people)
     ev = tmp_path / "eval.json"
-    ev.write_text(json.dumps({"label": "test eval", "per_group": {"groups": {
-        "group-a": {"n_mated": 40, "n_nonmated": 40, "fpir_at_global_threshold": 0.01,
-                    "fnir_at_global_threshold": 0.05, "low_sample": False},
-        "group-b": {"n_mated": 8, "n_nonmated": 9, "fpir_at_global_threshold": 0.02,
-                    "fnir_at_global_threshold": 0.1, "low_sample": True}}}}))
+    ev.write_text(
+        json.dumps(
+            {
+                "label": "test eval",
+                "per_group": {
+                    "groups": {
+                        "group-a": {
+                            "n_mated": 40,
+                            "n_nonmated": 40,
+                            "fpir_at_global_threshold": 0.01,
+                            "fnir_at_global_threshold": 0.05,
+                            "low_sample": False,
+                        },
+                        "group-b": {
+                            "n_mated": 8,
+                            "n_nonmated": 9,
+                            "fpir_at_global_threshold": 0.02,
+                            "fnir_at_global_threshold": 0.1,
+                            "low_sample": True,
+                        },
+                    }
+                },
+            }
+        )
+    )
     now = utcnow()
     r = build_report(enrolled, parse_period(f"{now.year}-{now.month:02d}"), ev)
     s = r["searches"]
     assert s["total"] == 3 and s["by_channel"] == {"api": 2, "cli": 1}
     assert s["by_purpose_category"] == {
-        "criminal-investigation": 1, "missing-person": 1, "field-inquiry": 1
+        "criminal-investigation": 1,
+        "missing-person": 1,
+        "field-inquiry": 1,
     }
     assert r["refusals_by_reason"] == {
-        "purpose_prohibited": 1, "purpose_required": 1, "case_id_required": 1
+        "purpose_prohibited": 1,
+        "purpose_required": 1,
+        "case_id_required": 1,
     }
     assert r["confirmed_matches"] == 1 and r["disputes_and_corrections"] == {"correction": 1}
     assert r["deletions"]["probes_deleted_at_once_non_subjects"] == {"verified_citizen": 1}
@@ -107,20 +162,35 @@ def test_cli_training_subject_report_and_transparency(
     assert code == 0, err
     token = json.loads(out)["token"]
     probe = str(people[6][1][1])
-    code, _, err = run("--token", token, "identify", probe, "--purpose", "stop", "--face", "largest")
+    code, _, err = run(
+        "--token", token, "identify", probe, "--purpose", "stop", "--face", "largest"
+    )
     assert code != 0 and err.startswith("error: training_required:") and len(err.splitlines()) == 1
-    code, _, err = run("users", "train", "newbie", "--course", "FR-101", "--completed", "2099-01-01")
+    code, _, err = run(
+        "users", "train", "newbie", "--course", "FR-101", "--completed", "2099-01-01"
+    )
     assert code != 0 and "invalid_input" in err
-    code, out, err = run("users", "train", "newbie", "--course", "FR-101",
-                         "--completed", "2026-01-05", "--expires", "2099-01-01")
+    code, out, err = run(
+        "users",
+        "train",
+        "newbie",
+        "--course",
+        "FR-101",
+        "--completed",
+        "2026-01-05",
+        "--expires",
+        "2099-01-01",
+    )
     assert code == 0 and "valid until 2099-01-01" in out, err
-    code, out, err = run("--token", token, "identify", probe, "--purpose", "stop",
-                         "--face", "largest", "--json")
+    code, out, err = run(
+        "--token", token, "identify", probe, "--purpose", "stop", "--face", "largest", "--json"
+    )
     assert code == 0, err
     code, out, err = run("users", "training", "--json")
     assert code == 0 and json.loads(out)["valid"]["newbie"] is True
-    code, _, err = run("--token", token, "identify", probe, "--purpose", "see the protest",
-                       "--face", "largest")
+    code, _, err = run(
+        "--token", token, "identify", probe, "--purpose", "see the protest", "--face", "largest"
+    )
     assert code != 0 and "purpose_prohibited" in err
     ref = people[6][0]
     code, out, err = run("subject", "report", "--reference", ref, "--out", str(tmp_path / "sar"))
