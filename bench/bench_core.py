@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from bench_policy import train_bench, unlimited_policy  # bench/ is on the path
 from rich.console import Console
 from rich.table import Table
 
@@ -48,6 +49,9 @@ def main() -> None:
     try:
         for workers in (1, 2):
             ctx = Ctx(tmp / f"home{workers}", None)
+            ctx.settings = ctx.settings.model_copy(
+                update={"policy_file": unlimited_policy(tmp)}
+            )
             s = enroll_dir(
                 ctx,
                 a.data,
@@ -74,6 +78,7 @@ def main() -> None:
             probes += sorted(d.glob("*.jpg"))[a.per_identity : a.per_identity + 1]
         probes = probes[: a.probes]
         op = local_operator()
+        train_bench(gallery, op.name)
         eng = gallery.engine
         stages: dict[str, list[float]] = {k: [] for k in ("decode", "detect", "template", "search")}
         total: list[float] = []

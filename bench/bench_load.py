@@ -31,6 +31,7 @@ from typing import Any
 
 import httpx
 import numpy as np
+from bench_policy import train_bench, unlimited_policy  # bench/ is on the path
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
@@ -169,8 +170,14 @@ def main() -> None:
     a = ap.parse_args()
     console = Console()
     home = a.home or Path(tempfile.mkdtemp(prefix="fortify-load-"))
-    env = {**os.environ, "FORTIFY_HOME": str(home), "FORTIFY_INDEX_FACTORY": a.index_factory}
-    settings = Settings(home=home, index_factory=a.index_factory)
+    policy = unlimited_policy(home)
+    env = {
+        **os.environ,
+        "FORTIFY_HOME": str(home),
+        "FORTIFY_INDEX_FACTORY": a.index_factory,
+        "FORTIFY_POLICY_FILE": str(policy),
+    }
+    settings = Settings(home=home, index_factory=a.index_factory, policy_file=policy)
     g = Gallery(settings)
     op = local_operator()
     folders = sorted(p for p in DATA.resolve().iterdir() if p.is_dir())[: a.real]
@@ -195,6 +202,7 @@ def main() -> None:
     with g.write() as s:
         _, officer = create_user(s, f"load-officer-{os.getpid()}", "officer")
         _, sup = create_user(s, f"load-supervisor-{os.getpid()}", "supervisor")
+    train_bench(g, f"load-officer-{os.getpid()}", f"load-supervisor-{os.getpid()}")
     n_templates = g.index.ntotal
     g.close()
     port = free_port()

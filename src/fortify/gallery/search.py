@@ -165,6 +165,7 @@ def add_capture(
         enc = s.get(Encounter, search_id)
         if enc is None:
             raise NotFound(f"no search '{search_id}'", search_id=search_id)
+        result["purpose_category"] = (enc.result or {}).get("purpose_category")
         enc.result = result
         enc.decision = result["decision"]
         enc.threshold = result["threshold"]

@@ -16,6 +16,7 @@ from typing import Any
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 BLUE = "#083a66"
 ORANGE = "#c05a00"
@@ -35,6 +36,7 @@ def _bar(title: str, data: dict[str, Any], xlabel: str = "count") -> Figure | No
     ax.set_title(title)
     ax.set_xlabel(xlabel)
     ax.set_xlim(0, max(values) * 1.15 + 1e-9)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     fig.tight_layout()
     return fig
 
