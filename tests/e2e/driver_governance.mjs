@@ -97,6 +97,19 @@ const SCENARIOS = {
     await shot(page, "25-deleted-now");
     await noScriptErrors(page);
     await noScriptErrors(u.page);
+
+    // 6. the auditor sees the deletion, the approval and the export reasons
+    const a = await phone(browser);
+    await signIn(a.page, cfg.tokens.auditor, "#oversight-h");
+    await a.page.waitForSelector(".gov-action[data-action='search.rapid_delete']");
+    const rapid = await a.page.textContent(".gov-action[data-action='search.rapid_delete']");
+    check(rapid.includes("verified_citizen"), "rapid deletion entry: " + rapid);
+    await a.page.waitForSelector(".gov-action[data-action='approval.decide']");
+    await checkWidth(a.page, "oversight governance");
+    await checkA11y(a.page, "oversight governance");
+    await a.page.$eval(".governance", (e) => e.scrollIntoView());
+    await a.page.screenshot({ path: cfg.out + "/26-oversight-reasoned-actions.png" });
+    await noScriptErrors(a.page);
     return { search_id: result.search_id };
   },
 };

@@ -186,3 +186,36 @@ export async function approvalFor(select) {
     return null;
   }
 }
+
+const ACTION_LABELS = {
+  "identity.delete": "Record deleted",
+  opt_out: "Opt-out",
+  "searches.export": "Search history exported",
+  "audit.export": "Audit log exported",
+  "search.rapid_delete": "Deleted at once (not a subject)",
+  "subject.report": "Subject access report",
+  "dispute.record": "Dispute recorded",
+  "search.confirm": "Match confirmed",
+  "approval.decide": "Approval decided",
+};
+
+/** The auditor's list of deletions, opt-outs, exports, confirmations, with their reasons. */
+export async function reasonedActions(host) {
+  if (!host || !session.can("audit.read")) return;
+  try {
+    const { items } = await request("/v1/oversight/governance?limit=50");
+    const rows = items.map((e) => {
+      const d = e.details || {};
+      const why = d.reason || d.outcome || d.note || d.status || d.kind || "";
+      return el("li", { className: "gov-action", attrs: { "data-action": e.action } }, [
+        el("strong", { text: ACTION_LABELS[e.action] || e.action }),
+        " · " + e.actor + " · " + fmtTime(e.ts) + (why ? " · " + why : ""),
+      ]);
+    });
+    replace(host, el("h2", { text: "Deletions, exports and decisions" }),
+      rows.length ? el("ul", { className: "gov-actions" }, rows)
+        : el("p", { className: "muted", text: "None recorded." }));
+  } catch (err) {
+    replace(host, el("p", { className: "alert warn", text: describe(err) }));
+  }
+}

@@ -4,6 +4,7 @@
 import { ApiError, describe, request } from "./api.js";
 import { barList, columnChart } from "./charts.js";
 import { el, fmtPercent, fmtTime, fromTemplate, replace, setStatus } from "./dom.js";
+import { reasonedActions } from "./view-governance.js";
 
 function tile(label, value, note) {
   return el("div", { className: "tile" }, [
@@ -93,5 +94,6 @@ export function render(host, ctx) {
   refs.days.addEventListener("change", load);
   refs.form.addEventListener("submit", (ev) => { ev.preventDefault(); load(); });
   load();
+  reasonedActions(refs.governance);
   return null;
 }
