@@ -147,6 +147,7 @@ def test_approval_flow_and_separation_of_duties(enrolled: Gallery, people: Peopl
         )
     with pytest.raises(TrainingRequired):
         approvals.decide(g, a["approval_id"], operator=SUPER2, approve=True)
+    assert _last(g, "approval.refused")["code"] == "training_required"
     pending = approvals.list_approvals(g, operator=SUPER, status="pending")
     assert [p["approval_id"] for p in pending] == [a["approval_id"]]
     done = approvals.decide(g, a["approval_id"], operator=SUPER, approve=True, note="ok")
@@ -179,6 +180,7 @@ def test_approval_flow_and_separation_of_duties(enrolled: Gallery, people: Peopl
         g.confirm_match(r["search_id"], top, operator=Operator(OFFICER.name, "supervisor"))
     with pytest.raises(TrainingRequired):
         g.confirm_match(r["search_id"], top, operator=SUPER2)
+    assert _last(g, "search.confirm_refused")["code"] == "training_required"
     out = g.confirm_match(r["search_id"], top, operator=SUPER, note="checked documents")
     assert out["confirmed_identity_id"] == top
     with pytest.raises(Conflict):  # a confirmed match is kept, not rapidly deleted

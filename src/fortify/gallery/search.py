@@ -297,11 +297,11 @@ def confirm_match(
     the confirmation itself is an audit entry.
     """
     operator.require("enroll")  # supervisors and admins confirm, not the searching officer
+    check_confirmer(self, search_id, operator)  # separation of duties (refusals audited)
     with self.write() as s:
         enc = s.get(Encounter, search_id)
         if enc is None:
             raise NotFound(f"no search '{search_id}'", search_id=search_id)
-        check_confirmer(self, s, operator, enc.operator)  # separation of duties
         listed = {c["identity_id"] for c in enc.result.get("candidates", [])}
         if identity_id not in listed:
             raise InvalidInput(

@@ -16,7 +16,7 @@ from fortify.accountability.operators import Operator
 from fortify.accountability.policy import check_purpose
 from fortify.accountability.training import require_trained
 from fortify.accountability.use_policy import load_policy
-from fortify.errors import Conflict, InvalidInput, NotFound, SeparationOfDuties
+from fortify.errors import Conflict, FortifyError, InvalidInput, NotFound, SeparationOfDuties
 from fortify.store.tables import ApprovalRequest, utcnow
 
 if TYPE_CHECKING:
@@ -88,15 +88,26 @@ def decide(
     """A supervisor (not the requester, trained) approves or denies a pending request."""
     operator.require("enroll")  # supervisors and admins
     policy = load_policy(g.settings.policy_file)
+    refused: FortifyError | None = None
+    with g.db.session() as s:
+        a0 = s.get(ApprovalRequest, approval_id)
+        if a0 is None:
+            raise NotFound(f"no approval request '{approval_id}'", approval_id=approval_id)
+        try:
+            if a0.requester == operator.name:
+                raise SeparationOfDuties(
+                    "a request must be decided by someone other than its requester"
+                )
+            require_trained(s, policy, operator.name)
+        except FortifyError as exc:
+            refused = exc
+    if refused is not None:  # refusals are audited too
+        g.record_now(operator, "approval.refused", f"approval:{approval_id}", code=refused.code)
+        raise refused
     with g.write() as s:
         a = s.get(ApprovalRequest, approval_id)
         if a is None:
             raise NotFound(f"no approval request '{approval_id}'", approval_id=approval_id)
-        if a.requester == operator.name:
-            raise SeparationOfDuties(
-                "a request must be decided by someone other than its requester"
-            )
-        require_trained(s, policy, operator.name)
         if a.status != "pending":
             raise Conflict(f"the request is already {a.status}", status=a.status)
         now = utcnow()

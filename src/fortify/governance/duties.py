@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 from fortify.accountability.operators import Operator
 from fortify.accountability.training import require_trained
 from fortify.accountability.use_policy import load_policy
-from fortify.errors import ReasonRequired, SeparationOfDuties
-from fortify.store.tables import Dispute
+from fortify.errors import FortifyError, ReasonRequired, SeparationOfDuties
+from fortify.store.tables import Dispute, Encounter
 
 if TYPE_CHECKING:
     from fortify.gallery.core import Gallery
@@ -31,18 +31,33 @@ OVERSIGHT_ACTIONS = (
     "subject.report",
     "dispute.record",
     "search.confirm",
+    "search.confirm_refused",
     "approval.decide",
 )
 
 
-def check_confirmer(g: Gallery, s: Session, operator: Operator, searcher: str) -> None:
-    """Refuse a confirmation by the searcher or by an untrained person."""
-    if operator.name == searcher:
-        raise SeparationOfDuties(
-            "a candidate must be confirmed by a second person, not the one who ran the search",
-            operator=operator.name,
-        )
-    require_trained(s, load_policy(g.settings.policy_file), operator.name)
+def check_confirmer(g: Gallery, search_id: str, operator: Operator) -> None:
+    """Refuse a confirmation by the searcher or by an untrained person (audited)."""
+    with g.db.session() as s:
+        enc = s.get(Encounter, search_id)
+        if enc is None:
+            return  # the caller answers not_found
+        searcher = enc.operator
+        try:
+            if operator.name == searcher:
+                raise SeparationOfDuties(
+                    "a candidate must be confirmed by a second person, not the one who ran "
+                    "the search",
+                    operator=operator.name,
+                )
+            require_trained(s, load_policy(g.settings.policy_file), operator.name)
+        except FortifyError as exc:
+            refused: FortifyError | None = exc
+        else:
+            refused = None
+    if refused is not None:
+        g.record_now(operator, "search.confirm_refused", f"search:{search_id}", code=refused.code)
+        raise refused
 
 
 def require_reason(reason: str | None, action: str) -> str:
