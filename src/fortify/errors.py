@@ -115,3 +115,22 @@ class ModelUnavailable(FortifyError):
 class ConfigError(FortifyError):
     code = "config_error"
     http_status = 500
+
+
+# --- identity documents ------------------------------------------------------------------------
+class NoDocumentFound(InvalidInput):
+    """No MRZ band and no PDF417 barcode in the image."""
+
+    code = "no_document"
+
+
+class MrzUnreadable(InvalidInput):
+    code = "mrz_unreadable"
+
+
+class BarcodeUnreadable(InvalidInput):
+    code = "barcode_unreadable"
+
+
+class NotAamva(InvalidInput):
+    code = "not_aamva"
