@@ -50,8 +50,9 @@ def random_line(rng: random.Random) -> str:
     return "".join(out[:n])
 
 
-def render_line(text: str, font: ImageFont.FreeTypeFont, rng: random.Random,
-                np_rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, float, float, float]:
+def render_line(
+    text: str, font: ImageFont.FreeTypeFont, rng: random.Random, np_rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, float, float, float]:
     adv = font.getlength("0")
     asc, desc = font.getmetrics()
     pad = int(adv * 3)
@@ -106,8 +107,13 @@ def render_line(text: str, font: ImageFont.FreeTypeFont, rng: random.Random,
         L = rng.randint(2, 5)
         kern = np.zeros((L, L), np.float32)
         kern[L // 2, :] = 1.0 / L
-        img = cv2.filter2D(img, -1, cv2.warpAffine(kern, cv2.getRotationMatrix2D(
-            (L / 2, L / 2), rng.uniform(0, 180), 1.0), (L, L)))
+        img = cv2.filter2D(
+            img,
+            -1,
+            cv2.warpAffine(
+                kern, cv2.getRotationMatrix2D((L / 2, L / 2), rng.uniform(0, 180), 1.0), (L, L)
+            ),
+        )
     img = img + np_rng.normal(0, rng.uniform(0, 12), img.shape)
     u8 = np.clip(img, 0, 255).astype(np.uint8)
     if rng.random() < 0.7:
@@ -161,11 +167,22 @@ def main() -> None:
     log.info("data: %d train / %d val cells in %.0fs", len(x), len(xv), time.time() - t0)
 
     net = nn.Sequential(
-        nn.Conv2d(1, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(16, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(32, 64, 3, padding=1), nn.BatchNorm2d(64), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Flatten(), nn.Dropout(0.2),
-        nn.Linear(64 * (PATCH_H // 8) * (PATCH_W // 8), 128), nn.ReLU(),
+        nn.Conv2d(1, 16, 3, padding=1),
+        nn.BatchNorm2d(16),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(16, 32, 3, padding=1),
+        nn.BatchNorm2d(32),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(32, 64, 3, padding=1),
+        nn.BatchNorm2d(64),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Dropout(0.2),
+        nn.Linear(64 * (PATCH_H // 8) * (PATCH_W // 8), 128),
+        nn.ReLU(),
         nn.Linear(128, len(CLASSES)),
     )
     xt = torch.from_numpy(x[:, None])
@@ -189,14 +206,25 @@ def main() -> None:
         net.eval()
         with torch.no_grad():
             pred = net(torch.from_numpy(xv[:, None])).argmax(1).numpy()
-        log.info("epoch %d loss %.4f val err %.4f (%.0fs)", ep + 1, tot / len(x),
-                 float((pred != yv).mean()), time.time() - t0)
+        log.info(
+            "epoch %d loss %.4f val err %.4f (%.0fs)",
+            ep + 1,
+            tot / len(x),
+            float((pred != yv).mean()),
+            time.time() - t0,
+        )
     net.eval()
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    torch.onnx.export(net, (torch.zeros(1, 1, PATCH_H, PATCH_W),), str(args.out),
-                      input_names=["patch"], output_names=["logits"],
-                      dynamic_axes={"patch": {0: "n"}, "logits": {0: "n"}}, opset_version=17,
-                      dynamo=False)
+    torch.onnx.export(
+        net,
+        (torch.zeros(1, 1, PATCH_H, PATCH_W),),
+        str(args.out),
+        input_names=["patch"],
+        output_names=["logits"],
+        dynamic_axes={"patch": {0: "n"}, "logits": {0: "n"}},
+        opset_version=17,
+        dynamo=False,
+    )
     log.info("wrote %s (%d bytes)", args.out, args.out.stat().st_size)
 
 

@@ -17,9 +17,11 @@ def print_document(r: dict[str, Any]) -> None:
     console = Console()
     d = r["document"]
     console.print(f"[bold yellow]{r['notice']}[/]")
-    console.print(f"scan {r['search_id']}  {d['format']}  "
-                  f"{'[green]valid[/]' if d['valid'] else '[red]NOT valid[/]'}  "
-                  f"purpose {r['purpose']!r}  case {r['case_id'] or '-'}")
+    console.print(
+        f"scan {r['search_id']}  {d['format']}  "
+        f"{'[green]valid[/]' if d['valid'] else '[red]NOT valid[/]'}  "
+        f"purpose {r['purpose']!r}  case {r['case_id'] or '-'}"
+    )
     t = Table(title="Document fields")
     t.add_column("field")
     t.add_column("value")
@@ -27,11 +29,15 @@ def print_document(r: dict[str, Any]) -> None:
         t.add_row(k, "" if v is None else str(v))
     console.print(t)
     if d.get("checks"):
-        console.print("check digits: " + "  ".join(
-            f"{k} {'ok' if c['ok'] else 'FAIL'}" for k, c in d["checks"].items()))
+        console.print(
+            "check digits: "
+            + "  ".join(f"{k} {'ok' if c['ok'] else 'FAIL'}" for k, c in d["checks"].items())
+        )
     for c in d.get("corrections", []):
-        console.print(f"corrected line {c['line'] + 1} pos {c['pos'] + 1}: "
-                      f"{c['read']} -> {c['corrected']} ({c['reason']})")
+        console.print(
+            f"corrected line {c['line'] + 1} pos {c['pos'] + 1}: "
+            f"{c['read']} -> {c['corrected']} ({c['reason']})"
+        )
     if r["flags"]:
         console.print(f"[bold red]flags: {', '.join(r['flags'])}[/]")
     p = r["portrait"]
@@ -41,8 +47,10 @@ def print_document(r: dict[str, Any]) -> None:
         console.print("No record matches the holder.")
     for lead in r["leads"]:
         name = (lead["display_name"] or "") + (" [SYNTHETIC]" if lead["synthetic"] else "")
-        console.print(f"lead {lead['reference']} {name}: matched by {', '.join(lead['matched_by'])}"
-                      + (f"  MISMATCH: {', '.join(lead['mismatch'])}" if lead["mismatch"] else ""))
+        console.print(
+            f"lead {lead['reference']} {name}: matched by {', '.join(lead['matched_by'])}"
+            + (f"  MISMATCH: {', '.join(lead['mismatch'])}" if lead["mismatch"] else "")
+        )
 
 
 def print_eval(m: dict[str, Any]) -> None:
@@ -55,11 +63,19 @@ def print_eval(m: dict[str, Any]) -> None:
         ft = "valid" if f["valid"] else f.get("error", "invalid")
         if "field_accuracy" in f:
             ft += f" {f['field_accuracy']:.0%}"
-        pt = ("valid" if pe.get("valid") else "invalid" if pe.get("read") else "none") if pe else "-"
+        pt = (
+            ("valid" if pe.get("valid") else "invalid" if pe.get("read") else "none") if pe else "-"
+        )
         if "field_accuracy" in pe:
             pt += f" {pe['field_accuracy']:.0%}"
-        t.add_row(row["image"][-30:], ft, str(len(f.get("corrections", []))),
-                  f"{f['seconds']:.2f}", pt, f"{pe.get('seconds', 0):.2f}")
+        t.add_row(
+            row["image"][-30:],
+            ft,
+            str(len(f.get("corrections", []))),
+            f"{f['seconds']:.2f}",
+            pt,
+            f"{pe.get('seconds', 0):.2f}",
+        )
     console.print(t)
     s = Table(title="Summary")
     for col in ("", "valid-read rate", "field acc.", "exact", "s/image", "neg. rejected"):
@@ -67,14 +83,20 @@ def print_eval(m: dict[str, Any]) -> None:
     for tool in ("fortify", "passporteye"):
         if tool in m:
             x = m[tool]
-            s.add_row(tool, f"{x['valid_read_rate']:.1%} ({x['valid_reads']}/{m['n_documents']})",
-                      "-" if x["field_accuracy"] is None else f"{x['field_accuracy']:.1%}",
-                      f"{x['exact_with_truth']}/{x['n_with_truth']}",
-                      f"{x['seconds_per_image']:.2f}", f"{x['negatives_rejected']}/{m['n_negatives']}")
+            s.add_row(
+                tool,
+                f"{x['valid_read_rate']:.1%} ({x['valid_reads']}/{m['n_documents']})",
+                "-" if x["field_accuracy"] is None else f"{x['field_accuracy']:.1%}",
+                f"{x['exact_with_truth']}/{x['n_with_truth']}",
+                f"{x['seconds_per_image']:.2f}",
+                f"{x['negatives_rejected']}/{m['n_negatives']}",
+            )
     console.print(s)
     for folder, v in m["by_folder"].items():
-        console.print(f"{folder}: n={v['n']}  fortify {v['fortify']:.1%}"
-                      + (f"  passporteye {v['passporteye']:.1%}" if "passporteye" in v else ""))
+        console.print(
+            f"{folder}: n={v['n']}  fortify {v['fortify']:.1%}"
+            + (f"  passporteye {v['passporteye']:.1%}" if "passporteye" in v else "")
+        )
 
 
 def register(cli: click.Group) -> None:
@@ -82,25 +104,48 @@ def register(cli: click.Group) -> None:
     @click.argument("image", type=click.Path(path_type=Path))
     @click.option("--purpose", default=None, help="Why this scan is made (required).")
     @click.option("--case", "case_id", default=None, help="Case number.")
-    @click.option("--face", "face_image", type=click.Path(path_type=Path), default=None,
-                  help="A live face photo to compare with the document portrait.")
-    @click.option("--search", "search_id", default=None,
-                  help="Your face search whose probe is compared with the portrait.")
+    @click.option(
+        "--face",
+        "face_image",
+        type=click.Path(path_type=Path),
+        default=None,
+        help="A live face photo to compare with the document portrait.",
+    )
+    @click.option(
+        "--search",
+        "search_id",
+        default=None,
+        help="Your face search whose probe is compared with the portrait.",
+    )
     @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
     @common_options
     @pass_ctx
     @handle_errors
-    def document_cmd(ctx: Ctx, image: Path, purpose: str | None, case_id: str | None,
-                     face_image: Path | None, search_id: str | None, as_json: bool) -> None:
+    def document_cmd(
+        ctx: Ctx,
+        image: Path,
+        purpose: str | None,
+        case_id: str | None,
+        face_image: Path | None,
+        search_id: str | None,
+        as_json: bool,
+    ) -> None:
         """Read a passport, ID card, visa (MRZ) or US licence (PDF417) and look the holder up.
 
         A document scan is a search: purpose required, audited, retained like probes.
         """
         from fortify.gallery.documents import scan_document
 
-        result = scan_document(ctx.gallery, image, operator=ctx.operator(), purpose=purpose,
-                               case_id=case_id, channel="cli", search_id=search_id,
-                               face_image=face_image)
+        result = scan_document(
+            ctx.gallery,
+            image,
+            operator=ctx.operator(),
+            purpose=purpose,
+            case_id=case_id,
+            channel="cli",
+            search_id=search_id,
+            face_image=face_image,
+        )
         if as_json:
             print_json(result)
         else:
@@ -126,12 +171,19 @@ def register(cli: click.Group) -> None:
                 import passporteye  # noqa: F401
             except ImportError:
                 pe = False
-        with Progress("[progress.description]{task.description}", BarColumn(),
-                      MofNCompleteColumn(), TimeRemainingColumn(),
-                      console=Console(stderr=True)) as bar:
+        with Progress(
+            "[progress.description]{task.description}",
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            console=Console(stderr=True),
+        ) as bar:
             task = bar.add_task("images", total=None)
-            m = evaluate_mrz(directory, with_passporteye=pe,
-                             progress=lambda d, n: bar.update(task, completed=d, total=n))
+            m = evaluate_mrz(
+                directory,
+                with_passporteye=pe,
+                progress=lambda d, n: bar.update(task, completed=d, total=n),
+            )
         if as_json:
             print_json(m)
         else:

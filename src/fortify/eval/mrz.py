@@ -12,6 +12,7 @@ import contextlib
 import io
 import json
 import logging
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -25,9 +26,16 @@ from fortify.modalities.document.reader import read_mrz
 
 log = logging.getLogger(__name__)
 IMAGE_EXT = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"}
-FIELDS = ("document_number", "birth_date", "expiry_date", "surname", "given_names",
-          "nationality", "issuer", "sex")
-
+FIELDS = (
+    "document_number",
+    "birth_date",
+    "expiry_date",
+    "surname",
+    "given_names",
+    "nationality",
+    "issuer",
+    "sex",
+)
 
 
 def _yymmdd(value: str | None) -> str | None:
@@ -49,18 +57,25 @@ def load_truth(folder: Path) -> dict[str, dict[str, str]]:
         name = Path(key).name
         if "document_number" in gt:  # fastmrz schema
             out[name] = {
-                "document_number": gt["document_number"], "surname": gt["surname"],
-                "given_names": gt["given_name"], "nationality": gt["nationality_code"],
-                "issuer": gt["issuer_code"], "sex": gt["sex"],
+                "document_number": gt["document_number"],
+                "surname": gt["surname"],
+                "given_names": gt["given_name"],
+                "nationality": gt["nationality_code"],
+                "issuer": gt["issuer_code"],
+                "sex": gt["sex"],
                 "birth_date": _yymmdd(gt["birth_date"]) or "",
                 "expiry_date": _yymmdd(gt["expiry_date"]) or "",
                 "_lines": "\n".join(gt.get("mrz_lines", [])),
             }
         else:  # PassportEye schema
             out[name] = {
-                "document_number": gt["number"], "surname": gt["surname"],
-                "given_names": gt["names"], "nationality": gt["nationality"],
-                "issuer": gt["country"], "sex": gt["sex"], "birth_date": gt["date_of_birth"],
+                "document_number": gt["number"],
+                "surname": gt["surname"],
+                "given_names": gt["names"],
+                "nationality": gt["nationality"],
+                "issuer": gt["country"],
+                "sex": gt["sex"],
+                "birth_date": gt["date_of_birth"],
                 "expiry_date": gt["expiration_date"],
             }
     return out
@@ -86,14 +101,23 @@ def _passporteye(path: Path) -> dict[str, Any]:
         return {"valid": False, "read": False, "seconds": dt}
     d = mrz.to_dict()
     fields = {
-        "document_number": d.get("number", "").rstrip("<"), "surname": d.get("surname", ""),
-        "given_names": d.get("names", ""), "nationality": d.get("nationality", "").rstrip("<"),
-        "issuer": d.get("country", "").rstrip("<"), "sex": d.get("sex", ""),
-        "birth_date": d.get("date_of_birth", ""), "expiry_date": d.get("expiration_date", ""),
+        "document_number": d.get("number", "").rstrip("<"),
+        "surname": d.get("surname", ""),
+        "given_names": d.get("names", ""),
+        "nationality": d.get("nationality", "").rstrip("<"),
+        "issuer": d.get("country", "").rstrip("<"),
+        "sex": d.get("sex", ""),
+        "birth_date": d.get("date_of_birth", ""),
+        "expiry_date": d.get("expiration_date", ""),
     }
-    return {"valid": bool(d.get("valid")), "read": True, "seconds": dt,
-            "valid_score": d.get("valid_score"), "lines": d.get("raw_text", ""),
-            "fields": fields}
+    return {
+        "valid": bool(d.get("valid")),
+        "read": True,
+        "seconds": dt,
+        "valid_score": d.get("valid_score"),
+        "lines": d.get("raw_text", ""),
+        "fields": fields,
+    }
 
 
 def _accuracy(fields: dict[str, str] | None, truth: dict[str, str]) -> float:
@@ -102,9 +126,17 @@ def _accuracy(fields: dict[str, str] | None, truth: dict[str, str]) -> float:
     return sum(fields.get(k, "") == truth[k] for k in FIELDS) / len(FIELDS)
 
 
-def evaluate_mrz(directory: Path, with_passporteye: bool = True,
-                 progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
-    files = sorted(p for p in directory.rglob("*") if p.suffix.lower() in IMAGE_EXT)
+def evaluate_mrz(
+    directory: Path,
+    with_passporteye: bool = True,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict[str, Any]:
+    files = sorted(
+        Path(root) / name
+        for root, _, names in os.walk(directory, followlinks=True)
+        for name in names
+        if Path(name).suffix.lower() in IMAGE_EXT
+    )
     truth: dict[Path, dict[str, dict[str, str]]] = {}
     rows: list[dict[str, Any]] = []
     for i, path in enumerate(files):
@@ -113,8 +145,11 @@ def evaluate_mrz(directory: Path, with_passporteye: bool = True,
             truth[folder] = load_truth(folder)
         gt = truth[folder].get(path.name)
         negative = "nomrz" in path.stem.lower()
-        row: dict[str, Any] = {"image": str(path.relative_to(directory)), "negative": negative,
-                               "has_truth": gt is not None}
+        row: dict[str, Any] = {
+            "image": str(path.relative_to(directory)),
+            "negative": negative,
+            "has_truth": gt is not None,
+        }
         gray = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
         t = time.perf_counter()
         try:
@@ -122,9 +157,12 @@ def evaluate_mrz(directory: Path, with_passporteye: bool = True,
                 raise FortifyError("unreadable image file")
             r = read_mrz(gray)
             row["fortify"] = {
-                "valid": r.valid, "format": r.format, "lines": r.lines,
+                "valid": r.valid,
+                "format": r.format,
+                "lines": r.lines,
                 "corrections": [c.__dict__ for c in r.corrections],
-                "checks": {c.name: c.ok for c in r.checks}, "flags": r.flags,
+                "checks": {c.name: c.ok for c in r.checks},
+                "flags": r.flags,
                 "fields": _fortify_fields(r),
             }
         except FortifyError as exc:
@@ -164,7 +202,8 @@ def _summary(rows: list[dict[str, Any]], pe: bool) -> dict[str, Any]:
             "negatives_rejected": sum(not r[tool]["valid"] for r in neg),
         }
         out["valid_read_rate" if tool == "fortify" else "passporteye_valid_read_rate"] = s[
-            "valid_read_rate"]
+            "valid_read_rate"
+        ]
         out[tool] = s
     by: dict[str, list[dict[str, Any]]] = {}
     for r in pos:

@@ -55,22 +55,41 @@ def find_holders(self: Gallery, fields: dict[str, Any]) -> list[dict[str, Any]]:
             rec_no = _attr(attrs, "document_number", "passport_number", "licence_number")
             if number and rec_no and transliterate(rec_no).replace(" ", "") == number:
                 how.append("document_number")
-            rec_name = _attr(attrs, "name", "full_name") or " ".join(
-                x for x in (_attr(attrs, "given_names", "first_name"), _attr(attrs, "surname"))
-                if x) or (ident.display_name or "")
+            rec_name = (
+                _attr(attrs, "name", "full_name")
+                or " ".join(
+                    x
+                    for x in (_attr(attrs, "given_names", "first_name"), _attr(attrs, "surname"))
+                    if x
+                )
+                or (ident.display_name or "")
+            )
             rec_birth = _attr(attrs, "birth_date", "date_of_birth")
-            if birth and rec_birth == birth and names_match(
-                fields.get("surname", ""), fields.get("given_names", ""), rec_name,
-                bool(fields.get("names_truncated")),
+            if (
+                birth
+                and rec_birth == birth
+                and names_match(
+                    fields.get("surname", ""),
+                    fields.get("given_names", ""),
+                    rec_name,
+                    bool(fields.get("names_truncated")),
+                )
             ):
                 how.append("name_and_birth_date")
             if how:
                 mismatch = []
                 if "document_number" in how and "name_and_birth_date" not in how:
                     mismatch.append("name_or_birth_date_differs_from_record")
-                leads.append({"identity_id": ident.id, "reference": ident.reference,
-                              "display_name": ident.display_name, "synthetic": ident.synthetic,
-                              "matched_by": how, "mismatch": mismatch})
+                leads.append(
+                    {
+                        "identity_id": ident.id,
+                        "reference": ident.reference,
+                        "display_name": ident.display_name,
+                        "synthetic": ident.synthetic,
+                        "matched_by": how,
+                        "mismatch": mismatch,
+                    }
+                )
     return leads
 
 
@@ -85,20 +104,28 @@ def _portrait(self: Gallery, doc_rgb: Any, live_vector: np.ndarray | None) -> di
     score = float(np.dot(doc_face.template.vector, live_vector))
     cal = calibration(self)
     if cal is None:
-        return {"compared": True, "score": round(score, 4), "decision": "uncalibrated",
-                "portrait_box": doc_face.detection.bbox.as_list()}
+        return {
+            "compared": True,
+            "score": round(score, 4),
+            "decision": "uncalibrated",
+            "portrait_box": doc_face.detection.bbox.as_list(),
+        }
     thr, limited = cal.threshold(PORTRAIT_FMR, 1)
     return {
-        "compared": True, "score": round(score, 4), "threshold": round(thr, 4),
-        "target_fmr": PORTRAIT_FMR, "threshold_resolution_limited": limited,
+        "compared": True,
+        "score": round(score, 4),
+        "threshold": round(thr, 4),
+        "target_fmr": PORTRAIT_FMR,
+        "threshold_resolution_limited": limited,
         "estimated_fmr": cal.fmr(score),
         "decision": "holder_matches_portrait" if score >= thr else "holder_does_not_match",
         "portrait_box": doc_face.detection.bbox.as_list(),
     }
 
 
-def _live_vector(self: Gallery, operator: Operator, search_id: str | None,
-                 face_image: str | Path | bytes | None) -> np.ndarray | None:
+def _live_vector(
+    self: Gallery, operator: Operator, search_id: str | None, face_image: str | Path | bytes | None
+) -> np.ndarray | None:
     if face_image is not None:
         rgb = self.engine.load(read_bytes(face_image, self.settings.max_upload_bytes))
         vec: np.ndarray = self.engine.process(rgb, face="largest").template.vector
@@ -109,8 +136,11 @@ def _live_vector(self: Gallery, operator: Operator, search_id: str | None,
         enc = s.get(Encounter, search_id)
         if enc is None or enc.operator != operator.name:
             raise NotFound(f"no search '{search_id}' of yours", search_id=search_id)
-        row = s.scalars(select(EncounterCapture).where(
-            EncounterCapture.encounter_id == search_id).order_by(EncounterCapture.seq)).first()
+        row = s.scalars(
+            select(EncounterCapture)
+            .where(EncounterCapture.encounter_id == search_id)
+            .order_by(EncounterCapture.seq)
+        ).first()
         if row is None or row.template is None:
             raise NotFound(f"search '{search_id}' holds no face template (purged?)")
         v: np.ndarray = decode(row.template).vector
@@ -150,19 +180,36 @@ def scan_document(
     flags = list(reading.get("flags", []))
     if any(lead["mismatch"] for lead in leads):
         flags.append("record_mismatch")
-    result = _result(sid, operator, req, channel, now, reading, leads, portrait, flags,
-                     search_id)
+    result = _result(sid, operator, req, channel, now, reading, leads, portrait, flags, search_id)
     with self.write() as s:
-        s.add(Encounter(
-            id=sid, operator=operator.name, purpose=req.purpose, case_id=req.case_id,
-            channel=channel, created_at=now, decision=result["decision"], threshold=0.0,
-            model_id=_engine(self).model_id if reading["kind"] == "mrz" else "aamva-pdf417",
-            result=result, probe_path=None, retain_until=_retain(self, now),
-        ))
-        self.record(s, operator, "document.scan", f"search:{sid}", **audit,
-                    kind=reading["kind"], valid=reading["valid"], flags=flags,
-                    leads=[lead["reference"] for lead in leads],
-                    portrait=portrait.get("decision"))
+        s.add(
+            Encounter(
+                id=sid,
+                operator=operator.name,
+                purpose=req.purpose,
+                case_id=req.case_id,
+                channel=channel,
+                created_at=now,
+                decision=result["decision"],
+                threshold=0.0,
+                model_id=_engine(self).model_id if reading["kind"] == "mrz" else "aamva-pdf417",
+                result=result,
+                probe_path=None,
+                retain_until=_retain(self, now),
+            )
+        )
+        self.record(
+            s,
+            operator,
+            "document.scan",
+            f"search:{sid}",
+            **audit,
+            kind=reading["kind"],
+            valid=reading["valid"],
+            flags=flags,
+            leads=[lead["reference"] for lead in leads],
+            portrait=portrait.get("decision"),
+        )
     return result
 
 
@@ -173,13 +220,76 @@ def _retain(self: Gallery, now: datetime) -> datetime | None:
     return now + timedelta(hours=hours) if hours > 0 else None
 
 
-def _result(sid: str, operator: Operator, req: Any, channel: str, now: datetime,
-            reading: dict[str, Any], leads: list[dict[str, Any]], portrait: dict[str, Any],
-            flags: list[str], search_id: str | None) -> dict[str, Any]:
+def _result(
+    sid: str,
+    operator: Operator,
+    req: Any,
+    channel: str,
+    now: datetime,
+    reading: dict[str, Any],
+    leads: list[dict[str, Any]],
+    portrait: dict[str, Any],
+    flags: list[str],
+    search_id: str | None,
+) -> dict[str, Any]:
     return {
-        "search_id": sid, "kind": "document", "document": reading, "flags": flags,
-        "decision": "leads" if leads else "no_lead", "leads": leads, "portrait": portrait,
-        "face_search_id": search_id, "notice": LEAD_NOTICE, "created_at": now.isoformat(),
-        "operator": operator.name, "purpose": req.purpose, "case_id": req.case_id,
-        "channel": channel, "candidates": [],
+        "search_id": sid,
+        "kind": "document",
+        "document": reading,
+        "flags": flags,
+        "decision": "leads" if leads else "no_lead",
+        "leads": leads,
+        "portrait": portrait,
+        "face_search_id": search_id,
+        "notice": LEAD_NOTICE,
+        "created_at": now.isoformat(),
+        "operator": operator.name,
+        "purpose": req.purpose,
+        "case_id": req.case_id,
+        "channel": channel,
+        "candidates": [],
     }
+
+
+def get_document_scan(self: Gallery, scan_id: str, *, operator: Operator) -> dict[str, Any]:
+    with self.db.session() as s:
+        enc = s.get(Encounter, scan_id)
+        if enc is None or (not operator.can("searches.read_all") and enc.operator != operator.name):
+            raise NotFound(f"no document scan '{scan_id}'", search_id=scan_id)
+        result = dict(enc.result)
+    if result.get("kind") != "document":
+        raise NotFound(f"no document scan '{scan_id}'", search_id=scan_id)
+    self.record_now(operator, "document.view", f"search:{scan_id}")
+    return result
+
+
+def purge_expired_documents(self: Gallery) -> int:
+    """Blank the document data of scans past ``retain_until`` (no confirmed match); audited."""
+    from fortify.gallery.retention import SYSTEM
+
+    now = utcnow()
+    with self.write() as s:
+        due = [
+            e
+            for e in s.scalars(
+                select(Encounter).where(
+                    Encounter.retain_until.is_not(None),
+                    Encounter.retain_until <= now,
+                    Encounter.confirmed_identity_id.is_(None),
+                )
+            )
+            if (e.result or {}).get("kind") == "document"
+        ]
+        for e in due:
+            e.result = {**e.result, "document": {"purged": True}, "leads": [], "portrait": {}}
+            e.retain_until = None
+        if due:
+            self.record(
+                s,
+                SYSTEM,
+                "retention.purge_documents",
+                "",
+                purged=len(due),
+                searches=[e.id for e in due][:1000],
+            )
+    return len(due)

@@ -18,15 +18,40 @@ from typing import Any
 from fortify.errors import NotAamva
 
 ELEMENTS = {
-    "DCA": "vehicle_class", "DCB": "restrictions", "DCD": "endorsements",
-    "DBA": "expiry_date", "DCS": "surname", "DAC": "first_name", "DAD": "middle_names",
-    "DCT": "given_names", "DAB": "surname", "DAA": "full_name", "DBD": "issue_date",
-    "DBB": "birth_date", "DBC": "sex", "DAY": "eye_color", "DAU": "height", "DAG": "street",
-    "DAH": "street_2", "DAI": "city", "DAJ": "jurisdiction", "DAK": "postal_code",
-    "DAQ": "document_number", "DCF": "document_discriminator", "DCG": "country",
-    "DDE": "surname_truncated", "DDF": "first_name_truncated", "DDG": "middle_truncated",
-    "DAZ": "hair_color", "DCI": "birth_place", "DCK": "inventory_control", "DDA": "compliance",
-    "DDB": "revision_date", "DDK": "organ_donor", "DDL": "veteran", "DAW": "weight_lb",
+    "DCA": "vehicle_class",
+    "DCB": "restrictions",
+    "DCD": "endorsements",
+    "DBA": "expiry_date",
+    "DCS": "surname",
+    "DAC": "first_name",
+    "DAD": "middle_names",
+    "DCT": "given_names",
+    "DAB": "surname",
+    "DAA": "full_name",
+    "DBD": "issue_date",
+    "DBB": "birth_date",
+    "DBC": "sex",
+    "DAY": "eye_color",
+    "DAU": "height",
+    "DAG": "street",
+    "DAH": "street_2",
+    "DAI": "city",
+    "DAJ": "jurisdiction",
+    "DAK": "postal_code",
+    "DAQ": "document_number",
+    "DCF": "document_discriminator",
+    "DCG": "country",
+    "DDE": "surname_truncated",
+    "DDF": "first_name_truncated",
+    "DDG": "middle_truncated",
+    "DAZ": "hair_color",
+    "DCI": "birth_place",
+    "DCK": "inventory_control",
+    "DDA": "compliance",
+    "DDB": "revision_date",
+    "DDK": "organ_donor",
+    "DDL": "veteran",
+    "DAW": "weight_lb",
 }
 DATE_ELEMENTS = ("DBA", "DBB", "DBD", "DDB")
 # IINs whose jurisdiction is checked against DAJ (AAMVA's published IIN list).
@@ -64,7 +89,7 @@ def _date(raw: str, country: str, version: int) -> date | None:
         orders.reverse()
     for y, m, d in orders:
         try:
-            return date(int(raw[y:y + 4]), int(raw[m:m + 2]), int(raw[d:d + 2]))
+            return date(int(raw[y : y + 4]), int(raw[m : m + 2]), int(raw[d : d + 2]))
         except ValueError:
             continue
     return None
@@ -91,12 +116,12 @@ def parse_aamva(payload: bytes, today: date | None = None) -> AamvaReading:
     subfiles: list[str] = []
     bodies: list[bytes] = []
     for i in range(entries):
-        des = payload[pos + 10 * i: pos + 10 * i + 10]
+        des = payload[pos + 10 * i : pos + 10 * i + 10]
         if len(des) < 10 or not des[2:].isdigit():
             break
         kind = des[:2].decode("latin-1")
         off, length = int(des[2:6]), int(des[6:10])
-        body = payload[off: off + length]
+        body = payload[off : off + length]
         if not body.startswith(des[:2]):  # offsets are often wrong: find the type instead
             at = payload.find(des[:2], pos + 10 * entries)
             body = payload[at:] if at >= 0 else b""
@@ -113,8 +138,14 @@ def parse_aamva(payload: bytes, today: date | None = None) -> AamvaReading:
     return _reading(version, jver, iin, subfiles, elements, today)
 
 
-def _reading(version: int, jver: int | None, iin: str, subfiles: list[str],
-             elements: dict[str, str], today: date) -> AamvaReading:
+def _reading(
+    version: int,
+    jver: int | None,
+    iin: str,
+    subfiles: list[str],
+    elements: dict[str, str],
+    today: date,
+) -> AamvaReading:
     country = elements.get("DCG", "USA")
     fields: dict[str, Any] = {}
     flags: list[str] = []
@@ -145,5 +176,6 @@ def _reading(version: int, jver: int | None, iin: str, subfiles: list[str],
         flags.append("iin_jurisdiction_mismatch")
     fields["document_number"] = elements["DAQ"]
     fields["given_names"] = " ".join(
-        x for x in (fields.get("first_name", ""), fields.get("middle_names", "")) if x)
+        x for x in (fields.get("first_name", ""), fields.get("middle_names", "")) if x
+    )
     return AamvaReading(version, jver, iin, subfiles, elements, fields, flags)

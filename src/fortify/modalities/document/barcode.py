@@ -10,16 +10,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from typing import Any
 
 import cv2
 import numpy as np
 import numpy.typing as npt
 
 log = logging.getLogger(__name__)
-U8 = npt.NDArray[np.uint8]
+U8 = npt.NDArray[Any]  # grey uint8 image (OpenCV stubs type results loosely)
 
 
-def _zx(img: U8, formats: object) -> bytes | None:
+def _zx(img: U8, formats: Any) -> bytes | None:
     import zxingcpp
 
     for binarizer in (zxingcpp.Binarizer.LocalAverage, zxingcpp.Binarizer.GlobalHistogram):
@@ -36,20 +37,20 @@ def _regions(gray: U8) -> Iterator[tuple[float, tuple[float, float], tuple[float
     gy = cv2.Sobel(gray, cv2.CV_32F, 0, 1, ksize=3)
     mag = cv2.magnitude(gx, gy)
     mag = cv2.GaussianBlur(mag, (0, 0), 2.0)
-    th = np.uint8(mag > max(float(np.percentile(mag, 80)), 30.0)) * 255
-    k = max(3, int(round(max(gray.shape) / 100)))
+    th: U8 = (mag > max(float(np.percentile(mag, 80)), 30.0)).astype(np.uint8) * 255
+    k = max(3, round(max(gray.shape) / 100))
     th = cv2.morphologyEx(th, cv2.MORPH_CLOSE, np.ones((k, k), np.uint8), iterations=2)
     th = cv2.morphologyEx(th, cv2.MORPH_OPEN, np.ones((k, k), np.uint8))
     cnts, _ = cv2.findContours(th, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
     area = gray.shape[0] * gray.shape[1]
-    rects = []
-    for c in cnts:
-        (cx, cy), (w, h), ang = cv2.minAreaRect(c)
-        fill = cv2.contourArea(c) / max(w * h, 1)
+    rects: list[tuple[float, float, tuple[float, float], tuple[float, float]]] = []
+    for cnt in cnts:
+        (cx, cy), (w, h), ang = cv2.minAreaRect(cnt)
+        fill = cv2.contourArea(cnt) / max(w * h, 1)
         if w * h > 0.01 * area and fill > 0.6:
             rects.append((w * h, ang, (cx, cy), (w, h)))
-    for _, ang, c, s in sorted(rects, key=lambda r: -r[0])[:3]:
-        yield ang, c, s
+    for _, ang, centre, size in sorted(rects, key=lambda r: -r[0])[:3]:
+        yield ang, centre, size
 
 
 def _variants(img: U8) -> Iterator[U8]:
@@ -58,17 +59,20 @@ def _variants(img: U8) -> Iterator[U8]:
     yield cv2.addWeighted(img, 2.0, blur, -1.0, 0)  # unsharp
     yield cv2.threshold(img, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)[1]
     block = max(15, (min(img.shape) // 8) | 1)
-    yield cv2.adaptiveThreshold(img, 255, cv2.ADAPTIVE_THRESH_GAUSSIAN_C, cv2.THRESH_BINARY,
-                                block, 5)
+    yield cv2.adaptiveThreshold(
+        img, 255, cv2.ADAPTIVE_THRESH_GAUSSIAN_C, cv2.THRESH_BINARY, block, 5
+    )
 
 
 def decode_pdf417(gray: U8, micro: bool = True) -> bytes | None:
     """The payload of the first PDF417 (or MicroPDF417) found, or None."""
     import zxingcpp
 
-    formats = zxingcpp.BarcodeFormat.PDF417
-    if micro:
-        formats = formats | zxingcpp.BarcodeFormat.MicroPDF417
+    formats: Any = (
+        [zxingcpp.BarcodeFormat.PDF417, zxingcpp.BarcodeFormat.MicroPDF417]
+        if micro
+        else zxingcpp.BarcodeFormat.PDF417
+    )
     scale = 1600 / max(gray.shape)
     if scale < 1:
         gray = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
@@ -81,8 +85,9 @@ def decode_pdf417(gray: U8, micro: bool = True) -> bytes | None:
             side = int(max(w, h) * 1.3) + 20
             m[0, 2] += side / 2 - cx
             m[1, 2] += side / 2 - cy
-            crop = cv2.warpAffine(gray, m, (side, side), flags=cv2.INTER_CUBIC,
-                                  borderMode=cv2.BORDER_REPLICATE)
+            crop = cv2.warpAffine(
+                gray, m, (side, side), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE
+            )
             for v in _variants(crop):
                 found = _zx(v, formats)
                 if found is not None:
@@ -97,5 +102,6 @@ def pdf417_present(gray: U8) -> bool:
     scale = 1600 / max(gray.shape)
     if scale < 1:
         gray = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-    res = zxingcpp.read_barcodes(gray, formats=zxingcpp.BarcodeFormat.PDF417, return_errors=True)
+    fmt: Any = zxingcpp.BarcodeFormat.PDF417
+    res = zxingcpp.read_barcodes(gray, formats=fmt, return_errors=True)
     return any(not r.valid for r in res)

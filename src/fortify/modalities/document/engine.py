@@ -22,7 +22,7 @@ from fortify.modalities.document.ocr import CharClassifier, default_classifier
 from fortify.modalities.document.reader import read_mrz
 
 log = logging.getLogger(__name__)
-U8 = npt.NDArray[np.uint8]
+U8 = npt.NDArray[Any]  # grey uint8 image (OpenCV stubs type results loosely)
 
 
 class DocumentEngine:
@@ -47,7 +47,9 @@ class DocumentEngine:
             payload = decode_pdf417(gray)
             if payload is None:
                 if pdf417_present(gray):
-                    raise BarcodeUnreadable("found a PDF417 barcode but could not decode it")
+                    raise BarcodeUnreadable(
+                        "found a PDF417 barcode but could not decode it"
+                    ) from None
                 raise NoDocumentFound(
                     "no machine-readable zone and no PDF417 barcode found in the image"
                 ) from None

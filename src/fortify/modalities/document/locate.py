@@ -11,12 +11,13 @@ settled later by the OCR (both ways are read).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import cv2
 import numpy as np
 import numpy.typing as npt
 
-U8 = npt.NDArray[np.uint8]
+U8 = npt.NDArray[Any]  # grey uint8 image (OpenCV stubs type results loosely)
 F64 = npt.NDArray[np.float64]
 WORK_SIDE = 1400
 RECT_CHAR_H = 30.0
@@ -44,9 +45,10 @@ class Band:
 def _components(gray: U8) -> tuple[F64, F64, F64]:
     side = max(gray.shape)
     block = max(15, (side // 40) | 1)
-    binary = cv2.adaptiveThreshold(gray, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV,
-                                   block, 8)
-    n, _, stats, cents = cv2.connectedComponentsWithStats(binary, connectivity=8)
+    binary = cv2.adaptiveThreshold(
+        gray, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV, block, 8
+    )
+    _, _, stats, cents = cv2.connectedComponentsWithStats(binary, connectivity=8)
     w, h, area = stats[1:, 2], stats[1:, 3], stats[1:, 4]
     s = np.maximum(w, h).astype(np.float64)
     keep = (s >= 5) & (s <= side / 12) & (area >= 10) & (area <= 0.9 * w * h) & (h >= 3)
@@ -148,8 +150,18 @@ def _fit(c: F64, s: F64, h: F64, depth: int = 0) -> list[TextLine]:
         for part in np.split(order, cuts):
             out.extend(_fit(c[part], s[part], h[part], depth + 1))
         return out
-    return [TextLine(u, nrm, float(mean @ nrm), float(t.min() + mean @ u),
-                     float(t.max() + mean @ u), float(np.percentile(h, 75)), len(c), c)]
+    return [
+        TextLine(
+            u,
+            nrm,
+            float(mean @ nrm),
+            float(t.min() + mean @ u),
+            float(t.max() + mean @ u),
+            float(np.percentile(h, 75)),
+            len(c),
+            c,
+        )
+    ]
 
 
 def _merge_collinear(lines: list[TextLine]) -> list[TextLine]:
@@ -157,8 +169,12 @@ def _merge_collinear(lines: list[TextLine]) -> list[TextLine]:
     out: list[TextLine] = []
     for ln in lines:
         for o in out:
-            if (abs(float(o.u @ ln.u)) > 0.995 and abs(o.offset - ln.offset) < 0.5 * o.height
-                    and ln.t0 - o.t1 < 4 * o.height and abs(ln.height / o.height - 1) < 0.35):
+            if (
+                abs(float(o.u @ ln.u)) > 0.995
+                and abs(o.offset - ln.offset) < 0.5 * o.height
+                and ln.t0 - o.t1 < 4 * o.height
+                and abs(ln.height / o.height - 1) < 0.35
+            ):
                 o.t1 = max(o.t1, ln.t1)
                 o.count += ln.count
                 o.centers = np.vstack([o.centers, ln.centers])
@@ -179,12 +195,13 @@ def _candidates(lines: list[TextLine]) -> list[list[TextLine]]:
     long = long[:12]
     bands: list[tuple[float, list[TextLine]]] = []
     for i, a in enumerate(long):
-        par = [b for b in long if abs(float(a.u @ b.u)) > 0.99
-               and abs(b.height / a.height - 1) < 0.4]
+        par = [
+            b for b in long if abs(float(a.u @ b.u)) > 0.99 and abs(b.height / a.height - 1) < 0.4
+        ]
         par.sort(key=lambda b: b.offset)
         for k in (3, 2):
             for j in range(len(par) - k + 1):
-                grp = par[j:j + k]
+                grp = par[j : j + k]
                 if not any(g is a for g in grp):
                     continue
                 gaps = np.diff([g.offset for g in grp]) / a.height
@@ -212,8 +229,13 @@ def _candidates(lines: list[TextLine]) -> list[list[TextLine]]:
 def find_bands(gray: U8) -> list[Band]:
     """Rectified MRZ band candidates, most plausible first."""
     scale = WORK_SIDE / max(gray.shape)
-    work = cv2.resize(gray, None, fx=scale, fy=scale,
-                      interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC)
+    work = cv2.resize(
+        gray,
+        None,
+        fx=scale,
+        fy=scale,
+        interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC,
+    )
     c, s, h = _components(work)
     if len(c) < 20:
         return []
@@ -225,12 +247,14 @@ def find_bands(gray: U8) -> list[Band]:
         mx, my = 1.5 * hh, 0.9 * hh
         t0 = min(g.t0 for g in grp) - mx
         t1 = max(g.t1 for g in grp) + mx
-        quad = np.array([
-            _point(first, t0, -0.5 * first.height - my),
-            _point(first, t1, -0.5 * first.height - my),
-            _point(last, t1, 0.5 * last.height + my),
-            _point(last, t0, 0.5 * last.height + my),
-        ])
+        quad = np.array(
+            [
+                _point(first, t0, -0.5 * first.height - my),
+                _point(first, t1, -0.5 * first.height - my),
+                _point(last, t1, 0.5 * last.height + my),
+                _point(last, t0, 0.5 * last.height + my),
+            ]
+        )
         k = RECT_CHAR_H / hh
         width = int(np.linalg.norm(quad[1] - quad[0]) * k)
         height = int(np.linalg.norm(quad[3] - quad[0]) * k)
@@ -239,7 +263,11 @@ def find_bands(gray: U8) -> list[Band]:
         dst = np.array([[0, 0], [width, 0], [width, height], [0, height]], np.float32)
         m = cv2.getPerspectiveTransform(quad.astype(np.float32), dst)
         src = cv2.warpPerspective(
-            gray, m @ np.diag([scale, scale, 1.0]), (width, height),
-            flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+            gray,
+            m @ np.diag([scale, scale, 1.0]),
+            (width, height),
+            flags=cv2.INTER_LINEAR,
+            borderMode=cv2.BORDER_REPLICATE,
+        )
         bands.append(Band(src, len(grp), quad / scale))
     return bands

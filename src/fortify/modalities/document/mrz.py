@@ -25,10 +25,36 @@ ALNUM = DIGITS + ALPHA
 CHECK = DIGITS + "<"
 # Characters OCR confuses on OCR-B, both ways: the candidates tried when a check digit fails.
 CONFUSABLE: dict[str, str] = {
-    "0": "OQDU", "O": "0QDU", "Q": "O0", "D": "0O", "U": "0O", "1": "IL", "I": "1L", "L": "1I",
-    "2": "Z", "Z": "2", "5": "S", "S": "5", "8": "B3", "B": "83", "6": "G", "G": "6", "4": "A",
-    "A": "4", "7": "T", "T": "7", "3": "8B", "<": "KXE", "K": "<X", "X": "<K", "E": "<F",
-    "M": "HN", "H": "MN", "N": "HM", "V": "Y", "Y": "V",
+    "0": "OQDU",
+    "O": "0QDU",
+    "Q": "O0",
+    "D": "0O",
+    "U": "0O",
+    "1": "IL",
+    "I": "1L",
+    "L": "1I",
+    "2": "Z",
+    "Z": "2",
+    "5": "S",
+    "S": "5",
+    "8": "B3",
+    "B": "83",
+    "6": "G",
+    "G": "6",
+    "4": "A",
+    "A": "4",
+    "7": "T",
+    "T": "7",
+    "3": "8B",
+    "<": "KXE",
+    "K": "<X",
+    "X": "<K",
+    "E": "<F",
+    "M": "HN",
+    "H": "MN",
+    "N": "HM",
+    "V": "Y",
+    "Y": "V",
 }
 
 
@@ -89,30 +115,51 @@ def _l2_checks() -> tuple[Check, ...]:
 _HEAD = (Field("document_code", 0, 0, 2, "alpha"), Field("issuer", 0, 2, 5, "alpha"))
 
 TD1 = Layout(
-    "TD1", 3, 30,
-    (*_HEAD, Field("document_number", 0, 5, 14, "alnum"), Field("optional_data", 0, 15, 30, "alnum"),
-     Field("birth_date", 1, 0, 6, "digits"), Field("sex", 1, 7, 8, "sex"),
-     Field("expiry_date", 1, 8, 14, "digits"), Field("nationality", 1, 15, 18, "alpha"),
-     Field("optional_data_2", 1, 18, 29, "alnum"), Field("names", 2, 0, 30, "alpha")),
-    (Check("document_number", 0, 14, ((0, 5, 14),)), Check("birth_date", 1, 6, ((1, 0, 6),)),
-     Check("expiry_date", 1, 14, ((1, 8, 14),)),
-     Check("composite", 1, 29, ((0, 5, 30), (1, 0, 7), (1, 8, 15), (1, 18, 29)))),
+    "TD1",
+    3,
+    30,
+    (
+        *_HEAD,
+        Field("document_number", 0, 5, 14, "alnum"),
+        Field("optional_data", 0, 15, 30, "alnum"),
+        Field("birth_date", 1, 0, 6, "digits"),
+        Field("sex", 1, 7, 8, "sex"),
+        Field("expiry_date", 1, 8, 14, "digits"),
+        Field("nationality", 1, 15, 18, "alpha"),
+        Field("optional_data_2", 1, 18, 29, "alnum"),
+        Field("names", 2, 0, 30, "alpha"),
+    ),
+    (
+        Check("document_number", 0, 14, ((0, 5, 14),)),
+        Check("birth_date", 1, 6, ((1, 0, 6),)),
+        Check("expiry_date", 1, 14, ((1, 8, 14),)),
+        Check("composite", 1, 29, ((0, 5, 30), (1, 0, 7), (1, 8, 15), (1, 18, 29))),
+    ),
 )
 TD2 = Layout(
-    "TD2", 2, 36,
+    "TD2",
+    2,
+    36,
     (*_HEAD, Field("names", 0, 5, 36, "alpha"), *_l2_fields(35)),
     (*_l2_checks(), Check("composite", 1, 35, ((1, 0, 10), (1, 13, 20), (1, 21, 35)))),
 )
 TD3 = Layout(
-    "TD3", 2, 44,
+    "TD3",
+    2,
+    44,
     (*_HEAD, Field("names", 0, 5, 44, "alpha"), *_l2_fields(42)),
-    (*_l2_checks(), Check("optional_data", 1, 42, ((1, 28, 42),), may_be_empty=True),
-     Check("composite", 1, 43, ((1, 0, 10), (1, 13, 20), (1, 21, 43)))),
+    (
+        *_l2_checks(),
+        Check("optional_data", 1, 42, ((1, 28, 42),), may_be_empty=True),
+        Check("composite", 1, 43, ((1, 0, 10), (1, 13, 20), (1, 21, 43))),
+    ),
 )
-MRVA = Layout("MRV-A", 2, 44, (*_HEAD, Field("names", 0, 5, 44, "alpha"), *_l2_fields(44)),
-              _l2_checks())
-MRVB = Layout("MRV-B", 2, 36, (*_HEAD, Field("names", 0, 5, 36, "alpha"), *_l2_fields(36)),
-              _l2_checks())
+MRVA = Layout(
+    "MRV-A", 2, 44, (*_HEAD, Field("names", 0, 5, 44, "alpha"), *_l2_fields(44)), _l2_checks()
+)
+MRVB = Layout(
+    "MRV-B", 2, 36, (*_HEAD, Field("names", 0, 5, 36, "alpha"), *_l2_fields(36)), _l2_checks()
+)
 LAYOUTS = (TD1, TD2, TD3, MRVA, MRVB)
 
 
@@ -172,8 +219,9 @@ class MrzReading:
         return d
 
 
-def _cost(probs: npt.NDArray[np.float32] | None, line: int, pos: int, ch: str,
-          cur: str = "") -> float:
+def _cost(
+    probs: npt.NDArray[np.float32] | None, line: int, pos: int, ch: str, cur: str = ""
+) -> float:
     if probs is None:  # text only: prefer the most common confusion
         alts = CONFUSABLE.get(cur, "")
         return 0.1 * (alts.index(ch) + 1) if ch in alts else 0.0
@@ -188,8 +236,9 @@ def _run_check(lines: list[str], chk: Check) -> CheckResult:
     return CheckResult(chk.name, digit, exp, ok)
 
 
-def _candidates(probs: npt.NDArray[np.float32] | None, line: int, pos: int, cur: str,
-                allowed: str) -> list[str]:
+def _candidates(
+    probs: npt.NDArray[np.float32] | None, line: int, pos: int, cur: str, allowed: str
+) -> list[str]:
     alts: list[str] = [c for c in CONFUSABLE.get(cur, "") if c in allowed]
     if probs is not None:
         order = np.argsort(-probs[line][pos])[:4]
@@ -197,14 +246,22 @@ def _candidates(probs: npt.NDArray[np.float32] | None, line: int, pos: int, cur:
     return [c for c in dict.fromkeys(alts) if c != cur]
 
 
-def _fix_check(lines: list[str], chk: Check, allowed: list[list[str]],
-               probs: npt.NDArray[np.float32] | None, max_changes: int = 2) -> list[Correction]:
+def _fix_check(
+    lines: list[str],
+    chk: Check,
+    allowed: list[list[str]],
+    probs: npt.NDArray[np.float32] | None,
+    max_changes: int = 2,
+) -> list[Correction]:
     """Smallest-cost change of at most ``max_changes`` characters that makes ``chk`` hold."""
     positions = [(chk.line, chk.pos)]
     for ln, a, b in chk.spans:
         positions += [(ln, p) for p in range(a, b)]
-    options = [(ln, p, c) for ln, p in positions
-               for c in _candidates(probs, ln, p, lines[ln][p], allowed[ln][p])]
+    options = [
+        (ln, p, c)
+        for ln, p in positions
+        for c in _candidates(probs, ln, p, lines[ln][p], allowed[ln][p])
+    ]
     best: tuple[float, tuple[tuple[int, int, str], ...]] | None = None
     for k in range(1, max_changes + 1):
         for combo in itertools.combinations(options, k):
@@ -224,7 +281,7 @@ def _fix_check(lines: list[str], chk: Check, allowed: list[list[str]],
     out = []
     for ln, p, c in best[1]:
         out.append(Correction(ln, p, lines[ln][p], c, f"check_digit:{chk.name}"))
-        lines[ln] = lines[ln][:p] + c + lines[ln][p + 1:]
+        lines[ln] = lines[ln][:p] + c + lines[ln][p + 1 :]
     return out
 
 
@@ -249,8 +306,12 @@ def _names(raw: str) -> tuple[str, str, bool]:
     return sur.replace("<", " ").strip(), given.replace("<", " ").strip(), truncated
 
 
-def decode(layout: Layout, probs: npt.NDArray[np.float32] | None = None,
-           text: list[str] | None = None, today: date | None = None) -> MrzReading:
+def decode(
+    layout: Layout,
+    probs: npt.NDArray[np.float32] | None = None,
+    text: list[str] | None = None,
+    today: date | None = None,
+) -> MrzReading:
     """Read ``layout`` from per-cell probabilities (``lines x width x classes``) or text."""
     today = today or date.today()
     allowed = _allowed(layout)
@@ -291,12 +352,19 @@ def decode(layout: Layout, probs: npt.NDArray[np.float32] | None = None,
             frozen[ln][p] = lines[ln][p]
         corrections += _fix_check(lines, composite[0], frozen, probs)
     checks = [_run_check(lines, c) for c in layout.checks]
-    return MrzReading(layout.name, lines, _fields(layout, lines, today), checks, corrections,
-                      conf, _flags(layout, lines, checks, today))
+    return MrzReading(
+        layout.name,
+        lines,
+        _fields(layout, lines, today),
+        checks,
+        corrections,
+        conf,
+        _flags(layout, lines, checks, today),
+    )
 
 
 def _fields(layout: Layout, lines: list[str], today: date) -> dict[str, Any]:
-    raw = {f.name: lines[f.line][f.start:f.end] for f in layout.fields}
+    raw = {f.name: lines[f.line][f.start : f.end] for f in layout.fields}
     sur, given, truncated = _names(raw["names"])
     birth = _date(raw["birth_date"], "birth", today)
     expiry = _date(raw["expiry_date"], "expiry", today)

@@ -7,8 +7,22 @@ import unicodedata
 
 # ICAO 9303 part 3, table of recommended transliterations of Latin characters.
 ICAO_LATIN = {
-    "Ä": "AE", "Å": "AA", "Æ": "AE", "Ö": "OE", "Ø": "OE", "Ü": "UE", "ß": "SS", "Þ": "TH",
-    "Œ": "OE", "Ĳ": "IJ", "Ð": "D", "Đ": "D", "Ł": "L", "Ħ": "H", "Ŧ": "T", "Ŋ": "N",
+    "Ä": "AE",
+    "Å": "AA",
+    "Æ": "AE",
+    "Ö": "OE",
+    "Ø": "OE",
+    "Ü": "UE",
+    "ß": "SS",
+    "Þ": "TH",
+    "Œ": "OE",
+    "Ĳ": "IJ",
+    "Ð": "D",
+    "Đ": "D",
+    "Ł": "L",
+    "Ħ": "H",
+    "Ŧ": "T",
+    "Ŋ": "N",
 }
 
 
@@ -35,8 +49,9 @@ def tokens(name: str) -> list[str]:
     return transliterate(name).split()
 
 
-def names_match(doc_surname: str, doc_given: str, record_name: str,
-                truncated: bool = False) -> bool:
+def names_match(
+    doc_surname: str, doc_given: str, record_name: str, truncated: bool = False
+) -> bool:
     """Same person's name regardless of order, diacritics, transliteration and truncation.
 
     Every token of the document's name must appear in the record's name; with a truncated
@@ -50,7 +65,8 @@ def names_match(doc_surname: str, doc_given: str, record_name: str,
     for i, t in enumerate(doc):
         tv = _variants(t)
         last = truncated and i == len(doc) - 1
-        if not any(tv & rv or (last and any(r.startswith(x) for r in rv for x in tv))
-                   for rv in rec_v):
+        if not any(
+            tv & rv or (last and any(r.startswith(x) for r in rv for x in tv)) for rv in rec_v
+        ):
             return False
     return True

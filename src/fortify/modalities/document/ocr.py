@@ -59,7 +59,9 @@ def cell_patches(
             line,
             m,
             (PATCH_W, PATCH_H),
-            flags=cv2.INTER_AREA | cv2.WARP_INVERSE_MAP if sx > 1 else cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+            flags=cv2.INTER_AREA | cv2.WARP_INVERSE_MAP
+            if sx > 1
+            else cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
             borderMode=cv2.BORDER_CONSTANT,
             borderValue=0.0,
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 import cv2
 import numpy as np
@@ -12,10 +13,15 @@ import numpy.typing as npt
 from fortify.errors import MrzUnreadable, NoDocumentFound
 from fortify.modalities.document.locate import RECT_CHAR_H, find_bands
 from fortify.modalities.document.mrz import MrzReading, decode, layouts_for
-from fortify.modalities.document.ocr import CharClassifier, cell_patches, default_classifier, normalise_line
+from fortify.modalities.document.ocr import (
+    CharClassifier,
+    cell_patches,
+    default_classifier,
+    normalise_line,
+)
 
 log = logging.getLogger(__name__)
-U8 = npt.NDArray[np.uint8]
+U8 = npt.NDArray[Any]  # grey uint8 image (OpenCV stubs type results loosely)
 
 
 @dataclass
@@ -27,10 +33,15 @@ class _Line:
 
 def _band_lines(band: U8, n_lines: int) -> list[_Line] | None:
     binary = cv2.threshold(band, 0, 255, cv2.THRESH_BINARY_INV | cv2.THRESH_OTSU)[1]
-    n, _, stats, cents = cv2.connectedComponentsWithStats(binary, connectivity=8)
+    _, _, stats, cents = cv2.connectedComponentsWithStats(binary, connectivity=8)
     st, ce = stats[1:], cents[1:]
     hmax = band.shape[0] / n_lines
-    keep = (st[:, 3] >= 0.4 * RECT_CHAR_H) & (st[:, 3] < hmax) & (st[:, 2] < 3 * hmax / 1.7) & (st[:, 4] > 12)
+    keep = (
+        (st[:, 3] >= 0.4 * RECT_CHAR_H)
+        & (st[:, 3] < hmax)
+        & (st[:, 2] < 3 * hmax / 1.7)
+        & (st[:, 4] > 12)
+    )
     st, ce = st[keep], ce[keep]
     if len(ce) < 10 * n_lines:
         return None
@@ -91,8 +102,14 @@ def read_band(band: U8, n_lines: int, clf: CharClassifier) -> list[MrzReading]:
         return []
     norm = normalise_line(band)
     readings = []
-    widths = sorted({lay.width for lay in layouts_for(n_lines, 44) + layouts_for(n_lines, 36)
-                     + layouts_for(n_lines, 30)})
+    widths = sorted(
+        {
+            lay.width
+            for lay in layouts_for(n_lines, 44)
+            + layouts_for(n_lines, 36)
+            + layouts_for(n_lines, 30)
+        }
+    )
     for width in widths:
         per_line = [_grids(ln.xs, width) for ln in lines]
         options = max(len(g) for g in per_line)
@@ -127,6 +144,8 @@ def read_mrz(gray: U8, clf: CharClassifier | None = None) -> MrzReading:
             if best is not None and best.valid and best.confidence > 0.5:
                 return best
     if best is None or sum(c.ok for c in best.checks) < len(best.checks) / 2:
-        raise MrzUnreadable("found a machine-readable zone but could not read it",
-                            checks_ok=0 if best is None else sum(c.ok for c in best.checks))
+        raise MrzUnreadable(
+            "found a machine-readable zone but could not read it",
+            checks_ok=0 if best is None else sum(c.ok for c in best.checks),
+        )
     return best
