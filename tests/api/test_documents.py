@@ -99,3 +99,16 @@ def test_no_document_stores_only_the_failed_attempt(
     r = _post(c, token, blank_image(), purpose="border check")
     assert r.status_code == 422 and r.json()["error"]["code"] == "no_document"
     assert _count(g, Encounter) == 0 and _actions(g)[-1] == "document.failed"
+
+
+def test_portrait_compared_with_the_live_face(doc_client: tuple[TestClient, Gallery, str]) -> None:
+    if not TD3.exists():
+        pytest.skip(f"evaluation data not found at {DOCS}")
+    c, _, token = doc_client
+    r = c.post("/v1/documents", headers=auth(token), data={"purpose": "border check"},
+               files={"image": ("d.jpg", TD3.read_bytes(), "image/jpeg"),
+                      "face": ("f.jpg", TD3.read_bytes(), "image/jpeg")})
+    assert r.status_code == 200, r.text
+    p = r.json()["portrait"]
+    assert p["compared"] and p["score"] > 0.99 and p["target_fmr"] == 1e-3
+    assert p["decision"] == "holder_matches_portrait"

@@ -110,8 +110,10 @@ def _passporteye(path: Path) -> dict[str, Any]:
         "birth_date": d.get("date_of_birth", ""),
         "expiry_date": d.get("expiration_date", ""),
     }
+    # Same criterion as Fortify's: every check digit PassportEye reports holds.
+    checks = [v for k, v in d.items() if k.startswith("valid_") and k != "valid_score"]
     return {
-        "valid": bool(d.get("valid")),
+        "valid": bool(checks) and all(checks),
         "read": True,
         "seconds": dt,
         "valid_score": d.get("valid_score"),

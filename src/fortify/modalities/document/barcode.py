@@ -58,6 +58,11 @@ def _variants(img: U8) -> Iterator[U8]:
     blur = cv2.GaussianBlur(img, (0, 0), 1.5)
     yield cv2.addWeighted(img, 2.0, blur, -1.0, 0)  # unsharp
     yield cv2.threshold(img, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)[1]
+    up = cv2.resize(img, None, fx=2, fy=2, interpolation=cv2.INTER_CUBIC)
+    soft = cv2.GaussianBlur(up, (0, 0), 3.0)
+    sharp = cv2.addWeighted(up, 2.5, soft, -1.5, 0)  # blurred prints: deconvolve roughly
+    yield sharp
+    yield cv2.threshold(sharp, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)[1]
     block = max(15, (min(img.shape) // 8) | 1)
     yield cv2.adaptiveThreshold(
         img, 255, cv2.ADAPTIVE_THRESH_GAUSSIAN_C, cv2.THRESH_BINARY, block, 5
