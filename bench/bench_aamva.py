@@ -29,8 +29,13 @@ from fortify.modalities.document.barcode import decode_pdf417
 
 ANGLES = [0, 3, 5, 10, 15, 20, 30, 45]
 BLURS = [0.0, 1.0, 1.5, 2.0]
-JURISDICTIONS = [("636014", "CA"), ("636001", "NY"), ("636015", "TX"), ("636010", "FL"),
-                 ("636000", "VA")]
+JURISDICTIONS = [
+    ("636014", "CA"),
+    ("636001", "NY"),
+    ("636015", "TX"),
+    ("636010", "FL"),
+    ("636000", "VA"),
+]
 VERSIONS = [1, 3, 4, 8, 9, 10]
 SURNAMES = ["SAMPLE", "SYNTHETIC", "TESTCASE", "EXAMPLE", "DEMO-RECORD"]
 GIVEN = ["ALEX", "JORDAN", "CASEY", "RIVER", "MORGAN"]
@@ -39,19 +44,42 @@ GIVEN = ["ALEX", "JORDAN", "CASEY", "RIVER", "MORGAN"]
 def make_payload(rng: random.Random) -> bytes:
     iin, state = rng.choice(JURISDICTIONS)
     version = rng.choice(VERSIONS)
-    dob = f"{rng.randint(1,12):02d}{rng.randint(1,28):02d}{rng.randint(1950,2005)}"
-    exp = f"{rng.randint(1,12):02d}{rng.randint(1,28):02d}{rng.randint(2024,2034)}"
+    dob = f"{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}{rng.randint(1950, 2005)}"
+    exp = f"{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}{rng.randint(2024, 2034)}"
     number = f"{state[0]}{rng.randint(1000000, 9999999)}"
     sur, first = rng.choice(SURNAMES), rng.choice(GIVEN)
     if version == 1:
-        el = {"DAQ": number, "DAA": f"{sur},{first}", "DBB": dob[4:] + dob[:4],
-              "DBA": exp[4:] + exp[:4], "DBC": rng.choice("12"), "DAJ": state,
-              "DAG": "1 SYNTHETIC WAY", "DAI": "TESTVILLE", "DAK": "00000"}
+        el = {
+            "DAQ": number,
+            "DAA": f"{sur},{first}",
+            "DBB": dob[4:] + dob[:4],
+            "DBA": exp[4:] + exp[:4],
+            "DBC": rng.choice("12"),
+            "DAJ": state,
+            "DAG": "1 SYNTHETIC WAY",
+            "DAI": "TESTVILLE",
+            "DAK": "00000",
+        }
     else:
-        el = {"DCA": "C", "DCB": "NONE", "DCD": "NONE", "DBA": exp, "DCS": sur,
-              "DBD": "01012020", "DBB": dob, "DBC": rng.choice("12"), "DAY": "BRO", "DAU": "070 IN",
-              "DAG": "1 SYNTHETIC WAY", "DAI": "TESTVILLE", "DAJ": state, "DAK": "000000000",
-              "DAQ": number, "DCF": f"SYN{rng.randint(10**8, 10**9)}", "DCG": "USA"}
+        el = {
+            "DCA": "C",
+            "DCB": "NONE",
+            "DCD": "NONE",
+            "DBA": exp,
+            "DCS": sur,
+            "DBD": "01012020",
+            "DBB": dob,
+            "DBC": rng.choice("12"),
+            "DAY": "BRO",
+            "DAU": "070 IN",
+            "DAG": "1 SYNTHETIC WAY",
+            "DAI": "TESTVILLE",
+            "DAJ": state,
+            "DAK": "000000000",
+            "DAQ": number,
+            "DCF": f"SYN{rng.randint(10**8, 10**9)}",
+            "DCG": "USA",
+        }
         if version >= 4:
             el |= {"DAC": first, "DAD": "Q", "DDE": "N", "DDF": "N", "DDG": "N"}
         else:
@@ -64,8 +92,9 @@ def make_payload(rng: random.Random) -> bytes:
 
 
 def card(payload: bytes, rng: random.Random) -> np.ndarray:
-    codes = pdf417gen.encode(payload, columns=rng.choice([10, 13, 16]), security_level=5,
-                             encoding="latin-1")
+    codes = pdf417gen.encode(
+        payload, columns=rng.choice([10, 13, 16]), security_level=5, encoding="latin-1"
+    )
     bc = pdf417gen.render_image(codes, scale=rng.choice([2, 3]), ratio=3, padding=8)
     w = int(bc.width * 1.25)
     h = int(w / 1.586)
@@ -113,8 +142,9 @@ def zxing_samples(folder: Path) -> dict[str, Any]:
     for p in sorted(folder.rglob("*")):
         if p.suffix not in (".png", ".webp"):
             continue
-        exp_path = next((q for q in (p.with_suffix(".txt"), p.with_suffix(".bin"))
-                         if q.exists()), None)
+        exp_path = next(
+            (q for q in (p.with_suffix(".txt"), p.with_suffix(".bin")) if q.exists()), None
+        )
         if exp_path is None:
             continue  # parts of a structured-append set: the expected content spans symbols
         n += 1
@@ -137,9 +167,16 @@ def main() -> None:
     ap.add_argument("--per-cell", type=int, default=8)
     ap.add_argument("--seed", type=int, default=2020)
     ap.add_argument("--out", type=Path, default=Path("/tmp/aamva-bench"))
-    ap.add_argument("--zxing-samples", type=Path,
-                    default=Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
-                    / "documents" / "pdf417")
+    ap.add_argument(
+        "--zxing-samples",
+        type=Path,
+        default=Path(__file__).resolve().parents[1]
+        / ".."
+        / "shared"
+        / "data"
+        / "documents"
+        / "pdf417",
+    )
     args = ap.parse_args()
     rng = random.Random(args.seed)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -159,11 +196,20 @@ def main() -> None:
                     parsed_ok += parse_aamva(got).fields["document_number"] != ""
                 total += 1
             table.setdefault(f"blur {blur}", {})[str(angle)] = {
-                "fortify": ours / args.per_cell, "zxing_plain": theirs / args.per_cell}
-            print(f"blur {blur:.1f} angle {angle:>2}: fortify {ours}/{args.per_cell}  "
-                  f"plain zxing {theirs}/{args.per_cell}", flush=True)
-    report: dict[str, Any] = {"synthetic": True, "per_cell": args.per_cell, "curve": table,
-                              "parsed": f"{parsed_ok}/{total}"}
+                "fortify": ours / args.per_cell,
+                "zxing_plain": theirs / args.per_cell,
+            }
+            print(
+                f"blur {blur:.1f} angle {angle:>2}: fortify {ours}/{args.per_cell}  "
+                f"plain zxing {theirs}/{args.per_cell}",
+                flush=True,
+            )
+    report: dict[str, Any] = {
+        "synthetic": True,
+        "per_cell": args.per_cell,
+        "curve": table,
+        "parsed": f"{parsed_ok}/{total}",
+    }
     if args.zxing_samples.is_dir():
         report["zxing_samples"] = zxing_samples(args.zxing_samples)
         print("zxing samples:", report["zxing_samples"])
@@ -177,8 +223,13 @@ def main() -> None:
     for blur, row in table.items():
         xs = [int(a) for a in row]
         ax.plot(xs, [row[a]["fortify"] * 100 for a in row], marker="o", label=f"Fortify, {blur}")
-        ax.plot(xs, [row[a]["zxing_plain"] * 100 for a in row], ls="--", alpha=0.6,
-                label=f"plain zxing-cpp, {blur}")
+        ax.plot(
+            xs,
+            [row[a]["zxing_plain"] * 100 for a in row],
+            ls="--",
+            alpha=0.6,
+            label=f"plain zxing-cpp, {blur}",
+        )
     ax.set_xlabel("rotation (degrees)")
     ax.set_ylabel("exact payloads (%)")
     ax.set_title("AAMVA PDF417 on SYNTHETIC licence backs")

@@ -105,9 +105,15 @@ def test_portrait_compared_with_the_live_face(doc_client: tuple[TestClient, Gall
     if not TD3.exists():
         pytest.skip(f"evaluation data not found at {DOCS}")
     c, _, token = doc_client
-    r = c.post("/v1/documents", headers=auth(token), data={"purpose": "border check"},
-               files={"image": ("d.jpg", TD3.read_bytes(), "image/jpeg"),
-                      "face": ("f.jpg", TD3.read_bytes(), "image/jpeg")})
+    r = c.post(
+        "/v1/documents",
+        headers=auth(token),
+        data={"purpose": "border check"},
+        files={
+            "image": ("d.jpg", TD3.read_bytes(), "image/jpeg"),
+            "face": ("f.jpg", TD3.read_bytes(), "image/jpeg"),
+        },
+    )
     assert r.status_code == 200, r.text
     p = r.json()["portrait"]
     assert p["compared"] and p["score"] > 0.99 and p["target_fmr"] == 1e-3

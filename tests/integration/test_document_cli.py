@@ -16,5 +16,7 @@ def test_document_cli_errors(tmp_path: Path) -> None:
     home = tmp_path / "home"
     r = CliRunner().invoke(cli, ["--home", str(home), "document", str(img)])
     assert r.exit_code == 1 and r.stderr.startswith("error: purpose_required:")
-    r = CliRunner().invoke(cli, ["--home", str(home), "document", str(img), "--purpose", "test scan"])
+    r = CliRunner().invoke(
+        cli, ["--home", str(home), "document", str(img), "--purpose", "test scan"]
+    )
     assert r.exit_code == 1 and r.stderr.strip().startswith("error: no_document:")
