@@ -4,6 +4,7 @@ import { ApiError, NetworkError, describe, request, session } from "./api.js";
 import { fromTemplate, setStatus } from "./dom.js";
 import * as queue from "./queue.js";
 import * as capture from "./view-capture.js";
+import * as documentView from "./view-document.js";
 import * as history from "./view-history.js";
 import * as oversight from "./view-oversight.js";
 import * as queueView from "./view-queue.js";
@@ -20,6 +21,7 @@ const ROUTES = {
   queue: { view: queueView, perm: "search", need: "an officer, supervisor or admin role" },
   history: { view: history },
   oversight: { view: oversight, perm: "audit.read", need: "the auditor or admin role" },
+  document: { view: documentView, perm: "search", need: "an officer, supervisor or admin role" },
 };
 
 let cleanup = null;

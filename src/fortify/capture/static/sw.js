@@ -17,6 +17,7 @@ const SHELL = [
   "/static/queue.js",
   "/static/vault.js",
   "/static/view-capture.js",
+  "/static/view-document.js",
   "/static/view-history.js",
   "/static/view-oversight.js",
   "/static/view-queue.js",
