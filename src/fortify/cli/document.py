@@ -78,7 +78,7 @@ def print_eval(m: dict[str, Any]) -> None:
         )
     console.print(t)
     s = Table(title="Summary")
-    for col in ("", "valid-read rate", "field acc.", "exact", "s/image", "neg. rejected"):
+    for col in ("", "valid reads", "field acc.", "exact", "wall s", "CPU s", "negatives"):
         s.add_column(col, justify="right")
     for tool in ("fortify", "passporteye"):
         if tool in m:
@@ -89,6 +89,7 @@ def print_eval(m: dict[str, Any]) -> None:
                 "-" if x["field_accuracy"] is None else f"{x['field_accuracy']:.1%}",
                 f"{x['exact_with_truth']}/{x['n_with_truth']}",
                 f"{x['seconds_per_image']:.2f}",
+                f"{x['cpu_seconds_per_image']:.2f}" if tool == "fortify" else "-",
                 f"{x['negatives_rejected']}/{m['n_negatives']}",
             )
     console.print(s)

@@ -154,6 +154,7 @@ def evaluate_mrz(
         }
         gray = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
         t = time.perf_counter()
+        cpu = time.process_time()
         try:
             if gray is None:
                 raise FortifyError("unreadable image file")
@@ -170,6 +171,7 @@ def evaluate_mrz(
         except FortifyError as exc:
             row["fortify"] = {"valid": False, "error": exc.code}
         row["fortify"]["seconds"] = round(time.perf_counter() - t, 3)
+        row["fortify"]["cpu_seconds"] = round(time.process_time() - cpu, 3)
         if gt is not None:
             row["fortify"]["field_accuracy"] = _accuracy(row["fortify"].get("fields"), gt)
             if gt.get("_lines") and "lines" in row["fortify"]:
@@ -194,13 +196,26 @@ def _summary(rows: list[dict[str, Any]], pe: bool) -> dict[str, Any]:
         valid = [r[tool]["valid"] for r in pos]
         acc = [r[tool]["field_accuracy"] for r in pos if "field_accuracy" in r[tool]]
         secs = [r[tool]["seconds"] for r in rows]
+        plain = [
+            r[tool]["valid"]
+            and not any(
+                c["reason"].startswith("check_digit") for c in r[tool].get("corrections", [])
+            )
+            for r in pos
+        ]
         s = {
             "valid_read_rate": round(sum(valid) / max(len(valid), 1), 4),
+            "valid_without_check_digit_correction": sum(plain),
             "valid_reads": sum(valid),
             "field_accuracy": round(sum(acc) / len(acc), 4) if acc else None,
             "exact_with_truth": sum(a == 1.0 for a in acc),
             "n_with_truth": len(acc),
             "seconds_per_image": round(sum(secs) / max(len(secs), 1), 3),
+            "cpu_seconds_per_image": round(
+                sum(r[tool].get("cpu_seconds", r[tool]["seconds"]) for r in rows)
+                / max(len(rows), 1),
+                3,
+            ),
             "negatives_rejected": sum(not r[tool]["valid"] for r in neg),
         }
         out["valid_read_rate" if tool == "fortify" else "passporteye_valid_read_rate"] = s[

@@ -37,7 +37,7 @@ function frameFeedback(video, canvas) {
     prev = y;
   }
   const total = px.length / 4;
-  if (bright / total > 0.03) return { text: "Glare: tilt the document away from the light.", ok: false };
+  if (bright / total > 0.12) return { text: "Glare: tilt the document away from the light.", ok: false };
   if (edges / total < 0.01) return { text: "Move closer: fill the frame with the document.", ok: false };
   if (edges / total < 0.03) return { text: "Hold still: the image is not sharp.", ok: false };
   return { text: "Good: the document fills the frame. Ready to scan.", ok: true };
