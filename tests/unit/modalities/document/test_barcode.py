@@ -48,7 +48,7 @@ def test_engine_reads_an_aamva_card_and_refuses_others() -> None:
     with pytest.raises(NotAamva):
         DocumentEngine().read(cv2.cvtColor(_card(b"just some text", 0), cv2.COLOR_GRAY2RGB))
     damaged = _card(payload, 0).copy()
-    h, w = damaged.shape
+    w = damaged.shape[1]
     damaged[:, w // 2 - 60 : w // 2 + 60] = 210
     with pytest.raises(BarcodeUnreadable):
         DocumentEngine().read(cv2.cvtColor(damaged, cv2.COLOR_GRAY2RGB))
