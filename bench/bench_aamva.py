@@ -166,6 +166,8 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--per-cell", type=int, default=8)
     ap.add_argument("--seed", type=int, default=2020)
+    ap.add_argument("--angles", default=",".join(map(str, ANGLES)))
+    ap.add_argument("--blurs", default=",".join(map(str, BLURS)))
     ap.add_argument("--out", type=Path, default=Path("/tmp/aamva-bench"))
     ap.add_argument(
         "--zxing-samples",
@@ -183,8 +185,8 @@ def main() -> None:
     table: dict[str, dict[str, dict[str, float]]] = {}
     parsed_ok = 0
     total = 0
-    for blur in BLURS:
-        for angle in ANGLES:
+    for blur in [float(b) for b in args.blurs.split(",")]:
+        for angle in [int(a) for a in args.angles.split(",")]:
             ours = theirs = 0
             for _ in range(args.per_cell):
                 payload = make_payload(rng)
