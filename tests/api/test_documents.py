@@ -118,3 +118,23 @@ def test_portrait_compared_with_the_live_face(doc_client: tuple[TestClient, Gall
     p = r.json()["portrait"]
     assert p["compared"] and p["score"] > 0.99 and p["target_fmr"] == 1e-3
     assert p["decision"] == "holder_matches_portrait"
+
+
+def test_retention_purges_document_data(doc_client: tuple[TestClient, Gallery, str]) -> None:
+    if not TD3.exists():
+        pytest.skip(f"evaluation data not found at {DOCS}")
+    from datetime import timedelta
+
+    from fortify.store.tables import utcnow
+
+    c, g, token = doc_client
+    sid = _post(c, token, TD3.read_bytes(), purpose="border check").json()["search_id"]
+    with g.write() as s:
+        enc = s.get(Encounter, sid)
+        assert enc is not None
+        enc.retain_until = utcnow() - timedelta(hours=1)
+    assert g.purge_expired() == 1
+    with g.db.session() as s:
+        enc = s.get(Encounter, sid)
+        assert enc is not None and enc.result["document"] == {"purged": True}
+        assert enc.result["leads"] == []
