@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from fortify.errors import BarcodeUnreadable, NoDocumentFound
+from fortify.errors import BarcodeUnreadable, MrzUnreadable, NoDocumentFound
 from fortify.modalities.document.aamva import parse_aamva
 from fortify.modalities.document.barcode import decode_pdf417, pdf417_present
 from fortify.modalities.document.ocr import CharClassifier, default_classifier
@@ -43,9 +43,11 @@ class DocumentEngine:
             mrz = read_mrz(gray, self._clf or default_classifier())
             out: dict[str, Any] = {"kind": "mrz", **mrz.to_dict()}
             out["checks"] = {c["name"]: c for c in out["checks"]}
-        except NoDocumentFound:
+        except (NoDocumentFound, MrzUnreadable) as mrz_error:
             payload = decode_pdf417(gray)
             if payload is None:
+                if isinstance(mrz_error, MrzUnreadable):
+                    raise
                 if pdf417_present(gray):
                     raise BarcodeUnreadable(
                         "found a PDF417 barcode but could not decode it"

@@ -226,6 +226,22 @@ def _candidates(lines: list[TextLine]) -> list[list[TextLine]]:
     return out[:6]
 
 
+def _work(gray: U8) -> tuple[float, U8]:
+    scale = WORK_SIDE / max(gray.shape)
+    interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC
+    return scale, cv2.resize(gray, None, fx=scale, fy=scale, interpolation=interp)
+
+
+def mrz_like_line(gray: U8) -> bool:
+    """A single line of many evenly spaced characters: an MRZ that is only partly in view."""
+    _, work = _work(gray)
+    c, s, h = _components(work)
+    if len(c) < 20:
+        return False
+    lines = _merge_collinear(_lines(c, s, h))
+    return any(ln.count >= 28 and (ln.t1 - ln.t0) > 18 * ln.height for ln in lines)
+
+
 def find_bands(gray: U8) -> list[Band]:
     """Rectified MRZ band candidates, most plausible first."""
     scale = WORK_SIDE / max(gray.shape)

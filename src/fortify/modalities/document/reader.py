@@ -11,7 +11,7 @@ import numpy as np
 import numpy.typing as npt
 
 from fortify.errors import MrzUnreadable, NoDocumentFound
-from fortify.modalities.document.locate import RECT_CHAR_H, find_bands
+from fortify.modalities.document.locate import RECT_CHAR_H, find_bands, mrz_like_line
 from fortify.modalities.document.mrz import MrzReading, decode, layouts_for
 from fortify.modalities.document.ocr import (
     CharClassifier,
@@ -134,6 +134,8 @@ def read_mrz(gray: U8, clf: CharClassifier | None = None) -> MrzReading:
     clf = clf or default_classifier()
     bands = find_bands(gray)
     if not bands:
+        if mrz_like_line(gray):
+            raise MrzUnreadable("only part of a machine-readable zone is in view", partial=True)
         raise NoDocumentFound("no machine-readable zone found in the image")
     best: MrzReading | None = None
     for band in bands:

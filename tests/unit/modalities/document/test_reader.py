@@ -54,3 +54,13 @@ def test_specimen_td1() -> None:
         pytest.skip(f"evaluation data not found at {DOCS}")
     r = read_mrz(cv2.imread(str(path), cv2.IMREAD_GRAYSCALE))
     assert r.valid and r.format == "TD1" and r.fields["document_number"] == "D23145890"
+
+
+@pytest.mark.skipif(not FONT.exists(), reason="fonts-ocr-b not installed")
+def test_half_visible_mrz_is_unreadable() -> None:
+    from fortify.errors import MrzUnreadable
+
+    page = synthetic_page(0)
+    cut = page[: 300 + 560 + 45]  # the second MRZ line is out of the picture
+    with pytest.raises(MrzUnreadable):
+        read_mrz(cut)
