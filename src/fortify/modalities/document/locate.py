@@ -260,7 +260,7 @@ def find_bands(gray: U8) -> list[Band]:
     for grp in _candidates(lines):
         first, last = grp[0], grp[-1]
         hh = float(np.median([g.height for g in grp]))
-        mx, my = 1.5 * hh, 0.9 * hh
+        mx, my = 3.5 * hh, 0.9 * hh
         t0 = min(g.t0 for g in grp) - mx
         t1 = max(g.t1 for g in grp) + mx
         quad = np.array(
