@@ -30,14 +30,20 @@ function frameFeedback(video, canvas) {
   let bright = 0;
   let edges = 0;
   let prev = 0;
+  const hist = new Uint32Array(256);
   for (let i = 0, n = 0; i < px.length; i += 4, n++) {
     const y = 0.299 * px[i] + 0.587 * px[i + 1] + 0.114 * px[i + 2];
+    hist[Math.min(255, Math.round(y))]++;
     if (y > 250) bright++;
     if (n % w && Math.abs(y - prev) > 40) edges++;
     prev = y;
   }
   const total = px.length / 4;
-  if (bright / total > 0.12) return { text: "Glare: tilt the document away from the light.", ok: false };
+  let acc = 0;
+  let median = 0;
+  while (median < 255 && acc + hist[median] < total / 2) acc += hist[median++];
+  // Glare: a burnt-out patch on a document that is otherwise not white.
+  if (bright / total > 0.04 && median < 200) return { text: "Glare: tilt the document away from the light.", ok: false };
   if (edges / total < 0.01) return { text: "Move closer: fill the frame with the document.", ok: false };
   if (edges / total < 0.03) return { text: "Hold still: the image is not sharp.", ok: false };
   return { text: "Good: the document fills the frame. Ready to scan.", ok: true };
