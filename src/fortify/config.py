@@ -89,6 +89,12 @@ class Settings(BaseSettings):
     keep_enrollment_images: bool = True
     probe_retention_hours: float = Field(default=12.0, ge=0)
 
+    # federation (Super Query): record sources, purpose codes, deadline
+    federation_config: Path | None = Field(
+        default=None,
+        description="TOML file of record sources and purpose codes for outbound queries.",
+    )
+
     # web
     host: str = "127.0.0.1"
     port: int = 8000
