@@ -50,6 +50,11 @@ def _values(records: list[Record], get: Any) -> dict[str, list[str]]:
     return {v: sorted(s) for v, s in seen.items()}
 
 
+def _original(records: list[Record], f: str) -> str:
+    names = [str(r.subject[f]) for r in records if r.subject.get(f)]
+    return max(set(names), key=names.count)
+
+
 def group_records(records: list[Record]) -> list[dict[str, Any]]:
     """Person groups: records, agreeing subject fields, conflicts, how they were linked."""
     links = _Links(len(records))
@@ -78,12 +83,17 @@ def group_records(records: list[Record]) -> list[dict[str, Any]]:
                 else (lambda r, f=f: r.subject.get(f)),
             )
             if len(vals) == 1:
-                agree[f] = next(iter(vals))
+                agree[f] = _original(recs, f) if f == "name" else next(iter(vals))
             elif len(vals) > 1:
                 conflicts.append({"field": f, "values": vals})
-        status = _values([r for r in recs if r.kind == "status"], lambda r: r.data.get("status"))
-        if len(status) > 1:
-            conflicts.append({"field": "status", "values": status})
+        statuses = [r for r in recs if r.kind == "status"]
+        for cat in sorted({str(r.data.get("category") or "") for r in statuses}):
+            vals = _values(
+                [r for r in statuses if str(r.data.get("category") or "") == cat],
+                lambda r: r.data.get("status"),
+            )
+            if len(vals) > 1:
+                conflicts.append({"field": "status", "category": cat or None, "values": vals})
         linked = sorted({k for i in idx for k in how[i]})
         groups.append(
             {
