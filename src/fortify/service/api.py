@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from fortify.service.routes import audit, identities, oversight, searches, system
+from fortify.service.routes import audit, identities, oversight, queries, searches, system
 
 api_router = APIRouter(prefix="/v1")
 for r in (system.router, identities.router, searches.router, audit.router, oversight.router):
     api_router.include_router(r)
+api_router.include_router(queries.router)

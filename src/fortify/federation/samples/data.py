@@ -19,7 +19,9 @@ def _dob(i: int, shift: int = 0) -> str:
     return f"{1960 + (i * 7) % 40 + shift:04d}-{1 + i % 12:02d}-{1 + (i * 3) % 28:02d}"
 
 
-def dataset(refs: list[str]) -> dict[str, list[dict[str, Any]]]:
+def dataset(
+    refs: list[str], names: dict[str, str] | None = None
+) -> dict[str, list[dict[str, Any]]]:
     out: dict[str, list[dict[str, Any]]] = {
         "people": [],
         "warrants": [],
@@ -28,7 +30,7 @@ def dataset(refs: list[str]) -> dict[str, list[dict[str, Any]]]:
         "vehicles": [],
     }
     for i, ref in enumerate(sorted(refs)):
-        name = f"Synthetic Record {i + 1:04d}"
+        name = (names or {}).get(ref) or f"Synthetic Record {i + 1:04d}"
         person = {"reference": ref, "name": name, "dob": _dob(i), "synthetic": True}
         out["people"].append(person)
         if i % 4 == 0:
@@ -95,7 +97,7 @@ def load(path: Path | None, refs: int = 40) -> dict[str, list[dict[str, Any]]]:
     return dataset([f"SYN-REF-{i + 1:04d}" for i in range(refs)])
 
 
-def write(path: Path, refs: list[str]) -> Path:
+def write(path: Path, refs: list[str], names: dict[str, str] | None = None) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(dataset(refs), indent=1), encoding="utf-8")
+    path.write_text(json.dumps(dataset(refs, names), indent=1), encoding="utf-8")
     return path
