@@ -123,6 +123,15 @@ def misbehave(b: Behaviour, body: Any) -> bytes:
 def serve_http(
     port: int, handle: Callable[[dict[str, Any]], Answer], b: Behaviour, name: str
 ) -> None:
+    """Serve until killed; the endpoint is announced on stdout."""
+    server = make_http_server(port, handle, b, name)
+    ready(f"http://127.0.0.1:{server.server_address[1]}/query")
+    server.serve_forever()
+
+
+def make_http_server(
+    port: int, handle: Callable[[dict[str, Any]], Answer], b: Behaviour, name: str
+) -> ThreadingHTTPServer:
     """A threaded JSON service: POST /query with the outbound query as the body."""
 
     class Handler(BaseHTTPRequestHandler):
@@ -161,8 +170,7 @@ def serve_http(
 
     server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
     server.daemon_threads = True
-    ready(f"http://127.0.0.1:{server.server_address[1]}/query")
-    server.serve_forever()
+    return server
 
 
 def require_keys(req: dict[str, Any]) -> dict[str, str] | None:
