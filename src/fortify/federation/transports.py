@@ -11,6 +11,7 @@ import asyncio
 import datetime as dt
 import json
 import logging
+import ssl
 from decimal import Decimal
 from typing import Any
 
@@ -46,6 +47,10 @@ class HttpConnector(Connector):
         if not cfg.url or not cfg.url.startswith(("http://", "https://")):
             raise ConfigError(f"source '{cfg.name}': http needs an http(s) url")
         self.url = cfg.url
+        # building an SSL context costs ~70 ms of CPU: once per source, not once per query
+        self._tls: ssl.SSLContext | bool = (
+            ssl.create_default_context() if cfg.url.startswith("https://") else False
+        )
         self.headers = {"Content-Type": "application/json", **cfg.headers}
         token = cfg.secret(cfg.token_env)
         if token:
@@ -57,7 +62,9 @@ class HttpConnector(Connector):
         headers = {**self.headers, "X-Query-Id": query.query_id}
         try:
             async with (
-                httpx.AsyncClient(timeout=timeout, follow_redirects=False) as client,
+                httpx.AsyncClient(
+                    timeout=timeout, follow_redirects=False, verify=self._tls
+                ) as client,
                 client.stream("POST", self.url, content=body, headers=headers) as resp,
             ):
                 status = _HTTP_STATUS.get(resp.status_code)

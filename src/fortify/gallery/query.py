@@ -44,6 +44,7 @@ RECORDS_NOTICE = (
     "confirm who the person in front of you is. Verify before acting."
 )
 NOT_ANSWERED = ("timeout", "temporarily_unavailable", "error")
+FINISH_RESERVE_S = 0.05  # of the deadline, kept for auditing and storing the result
 
 
 @dataclass
@@ -122,6 +123,7 @@ def prepare_query(
     channel: str = "api",
 ) -> PreparedQuery:
     """Check everything, audit the query, and build what will leave (nothing sent yet)."""
+    started = time.perf_counter()
     fed = federation(self)
     code = (purpose_code or "").strip().upper()
     try:
@@ -193,7 +195,7 @@ def prepare_query(
         )
     return PreparedQuery(
         qid, operator, req.purpose, code, req.case_id, keys, search_id, channel, deadline,
-        pairs, not_queried,
+        pairs, not_queried, started=started,
     )  # fmt: skip
 
 
@@ -212,24 +214,15 @@ def _retention(self: Gallery, op: Operator, search_id: str | None) -> datetime |
 
 
 async def run_query(self: Gallery, q: PreparedQuery) -> AsyncIterator[dict[str, Any]]:
-    """Events: one ``answer`` per source as it arrives (each audited), then ``done``."""
+    """Events: ``query``, one ``answer`` per source as it arrives, then ``done``.
+
+    The deadline counts from the start of :func:`prepare_query`; each source's answer
+    status becomes an audit entry, written with the stored result in one transaction.
+    """
     yield {"event": "query", "data": _header(q)}
-    async for ans in fan_out(q.pairs, q.deadline_s):
+    budget = q.deadline_s - (time.perf_counter() - q.started) - FINISH_RESERVE_S
+    async for ans in fan_out(q.pairs, max(budget, 0.0)):
         q.answers.append(ans)
-        await asyncio.to_thread(
-            self.record_now,
-            q.operator,
-            "query.answer",
-            f"query:{q.id}",
-            source=ans.source,
-            transport=ans.transport,
-            status=ans.status,
-            records=len(ans.records),
-            elapsed_ms=round(ans.elapsed_ms, 1),
-            reason=ans.reason[:200],
-            purpose_code=q.purpose_code,
-            case_id=q.case_id,
-        )
         yield {"event": "answer", "data": ans.to_dict()}
     result = await asyncio.to_thread(_finish, self, q)
     yield {"event": "done", "data": result}
@@ -267,7 +260,22 @@ def _finish(self: Gallery, q: PreparedQuery) -> dict[str, Any]:
         "counts": counts,
         "groups": group_records(records),
     }
-    with self.db.transaction() as s:
+    with self.write() as s:
+        for a in q.answers:  # one audit entry per outbound query and its answer status
+            self.record(
+                s,
+                q.operator,
+                "query.answer",
+                f"query:{q.id}",
+                source=a.source,
+                transport=a.transport,
+                status=a.status,
+                records=len(a.records),
+                elapsed_ms=round(a.elapsed_ms, 1),
+                reason=a.reason[:200],
+                purpose_code=q.purpose_code,
+                case_id=q.case_id,
+            )
         row = s.get(RecordQuery, q.id)
         if row is not None:
             row.finished_at = utcnow()

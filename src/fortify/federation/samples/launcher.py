@@ -78,7 +78,7 @@ class SampleServices:
     skipped: dict[str, str] = field(default_factory=dict)
     warrants_db: str | None = None
 
-    def _spawn(self, name: str, module: str, args: list[str], wait_s: float = 30.0) -> Service:
+    def spawn(self, name: str, module: str, args: list[str], wait_s: float = 30.0) -> Service:
         cmd = [sys.executable, "-m", f"fortify.federation.samples.{module}",
                "--parent-pid", str(os.getpid()), *args]  # fmt: skip
         if self.dataset is not None:
@@ -108,10 +108,10 @@ class SampleServices:
         else:
             self.warrants_db = f"sqlite:///{self.workdir / 'warrants.db'}"
             self.skipped["postgresql"] = "PostgreSQL not reachable: warrants DB on SQLite"
-        self._spawn("warrants", "warrants", ["--port", "0", "--db", self.warrants_db])
-        self._spawn("immigration", "immigration", ["--port", "0"])
+        self.spawn("warrants", "warrants", ["--port", "0", "--db", self.warrants_db])
+        self.spawn("immigration", "immigration", ["--port", "0"])
         if amqp_available():
-            self._spawn("state-records", "state_records", ["--queue", self.queue])
+            self.spawn("state-records", "state_records", ["--queue", self.queue])
         else:
             self.skipped["state-records"] = "RabbitMQ not reachable on 127.0.0.1:5672: skipped"
         return self
