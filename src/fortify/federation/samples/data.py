@@ -20,7 +20,7 @@ def _dob(i: int, shift: int = 0) -> str:
 
 
 def dataset(
-    refs: list[str], names: dict[str, str] | None = None
+    refs: list[str], names: dict[str, str] | None = None, keep_order: bool = False
 ) -> dict[str, list[dict[str, Any]]]:
     out: dict[str, list[dict[str, Any]]] = {
         "people": [],
@@ -29,7 +29,7 @@ def dataset(
         "immigration": [],
         "vehicles": [],
     }
-    for i, ref in enumerate(sorted(refs)):
+    for i, ref in enumerate(refs if keep_order else sorted(refs)):
         name = (names or {}).get(ref) or f"Synthetic Record {i + 1:04d}"
         person = {"reference": ref, "name": name, "dob": _dob(i), "synthetic": True}
         out["people"].append(person)
@@ -97,7 +97,10 @@ def load(path: Path | None, refs: int = 40) -> dict[str, list[dict[str, Any]]]:
     return dataset([f"SYN-REF-{i + 1:04d}" for i in range(refs)])
 
 
-def write(path: Path, refs: list[str], names: dict[str, str] | None = None) -> Path:
+def write(
+    path: Path, refs: list[str], names: dict[str, str] | None = None, keep_order: bool = False
+) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(dataset(refs, names), indent=1), encoding="utf-8")
+    text = json.dumps(dataset(refs, names, keep_order), indent=1)
+    path.write_text(text, encoding="utf-8")
     return path
