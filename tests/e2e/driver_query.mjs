@@ -24,7 +24,7 @@ async function superquery(browser) {
   const cards = await page.$$(".cand");
   check(buttons.length === cards.length, "not every candidate card has a Super Query button");
   await page.locator(".cand").first().getByRole("button", { name: "Super Query records" }).click();
-  await page.waitForSelector(".sq-form select option");
+  await page.waitForSelector(".sq-form select option", { state: "attached" });
   await page.locator(".sq-form").first().getByRole("button", { name: "Query records" }).click();
   // live: the fast sources are in while the deliberately slow one is still waiting
   await page.waitForSelector(".sq-source[data-source=warrants][data-status=hit]", { timeout: 15000 });

@@ -42,7 +42,8 @@ def query_server(server: Server, tmp_path_factory: pytest.TempPathFactory) -> It
     with svc:
         cfg = svc.write_config(work / "federation.toml", deadline_ms=8000)
         port = _free_port()
-        env = {**os.environ, "FORTIFY_HOME": str(server.home), "PYTHONPATH": str(ROOT),
+        env = {**os.environ, "FORTIFY_HOME": str(server.home),
+               "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "src")]),
                "FORTIFY_MATCH_THRESHOLD": str(TEST_THRESHOLD),
                "FORTIFY_FEDERATION_CONFIG": str(cfg)}  # fmt: skip
         log = OUT / "server-query.log"

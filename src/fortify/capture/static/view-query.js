@@ -177,6 +177,11 @@ function openPanel(panel, c, search) {
           summary.textContent = "Done in " + Math.round(d.elapsed_ms) + " ms." +
             (missing.length ? " Did not answer: " + missing.join(", ") + "." : "");
           panel.dataset.done = "1";
+          if (d.groups.some((g) => g.records.some((r) => r.synthetic))) {
+            out.insertBefore(el("p", { className: "note", text: "SYNTHETIC demo records: " +
+              "generated for the demonstration, they say nothing about the person pictured." }),
+            srcBox);
+          }
           const gv = groupsView(d.groups);
           if (gv) out.insertBefore(gv, srcBox);
         }

@@ -41,7 +41,7 @@ def dataset(
                         "ref": ref,
                         "name": name,
                         "dob": _dob(i),
-                        "offence": f"{MARK}: failure to appear (demo {w + 1})",
+                        "offence": f"{MARK} demo warrant {w + 1}: not about anyone pictured",
                         "wtype": "bench" if w == 0 else "arrest",
                         "issued": f"2026-0{1 + w}-15",
                         "agency": "Synthetic County Court",
