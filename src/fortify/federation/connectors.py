@@ -141,8 +141,8 @@ class Connector(ABC):
     async def fetch(self, query: OutboundQuery) -> Any:
         """Send the query, return the decoded answer (JSON value or SQL rows)."""
 
-    async def close(self) -> None:  # noqa: B027 - optional hook
-        """Release connections (optional)."""
+    def dispose(self) -> None:  # noqa: B027 - optional hook
+        """Release pooled connections (optional; sync, callable from anywhere)."""
 
     async def query(self, query: OutboundQuery) -> SourceAnswer:
         """Fetch and map; every failure is contained in the answer's status."""

@@ -215,7 +215,7 @@ class SqlConnector(Connector):
         except SQLAlchemyError as exc:
             raise SourceFailure("error", f"query failed ({type(exc).__name__})") from exc
 
-    async def close(self) -> None:
+    def dispose(self) -> None:
         self._engine.dispose()
 
 

@@ -58,6 +58,7 @@ class Gallery:
             return self._opened
 
     def close(self) -> None:
+        _query.close_federation(self)
         if self._opened is not None:
             self.index.close()
         self.db.dispose()

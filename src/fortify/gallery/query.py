@@ -9,6 +9,7 @@ The records that come back are kept only for the encounter's retention period.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -81,6 +82,14 @@ def federation(self: Gallery) -> Federation:
         ]
         fed = self.__dict__.setdefault("_federation", Federation(cfg, conns))
     return fed
+
+
+def close_federation(self: Gallery) -> None:
+    """Release the sources' connections (SQL pools)."""
+    fed: Federation | None = self.__dict__.pop("_federation", None)
+    for c in fed.connectors if fed else []:
+        with contextlib.suppress(Exception):
+            c.dispose()
 
 
 def query_sources(self: Gallery, *, operator: Operator) -> dict[str, Any]:

@@ -125,3 +125,13 @@ def test_http_connector_statuses(http_service: Start) -> None:
         HttpConnector(http_source("s", http_service(hostile=True)), 64 * 1024).query(outbound())
     )
     assert hostile.status == "error"  # a record without a usable id: the answer is refused
+
+
+def test_a_query_without_its_accountability_fields_is_refused_by_the_source(
+    http_service: Start,
+) -> None:
+    from fortify.federation.connectors import OutboundQuery
+
+    q = OutboundQuery("q1", {"reference": "SYN-REF-0001"}, "ana", "robbery", "", None)
+    a = asyncio.run(HttpConnector(http_source("s", http_service()), 65536).query(q))
+    assert (a.status, a.reason) == ("refused", "HTTP 403")
