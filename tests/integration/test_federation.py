@@ -154,3 +154,30 @@ def _alive(pid: int) -> bool:
     # a zombie is dead, just not yet reaped by init
     with open(f"/proc/{pid}/stat") as f:
         return f.read().split()[2] != "Z"
+
+
+def test_sql_source_is_read_only_on_postgres(services: SampleServices) -> None:
+    import asyncio
+
+    from sqlalchemy import create_engine, text
+
+    from fortify.federation.config import RecordMap, SourceConfig
+    from fortify.federation.connectors import OutboundQuery
+    from fortify.federation.transports import SqlConnector
+
+    assert services.warrants_db
+    sql = "WITH t AS (SELECT 1) DELETE FROM sample_vehicles WHERE ref = :reference RETURNING id"
+    cfg = SourceConfig(
+        name="w", transport="sql", url=services.warrants_db, accepts=["reference"],
+        queries={"reference": sql}, map=[RecordMap(kind="vehicle", id="id")],
+    )  # fmt: skip
+    conn = SqlConnector(cfg, 65536)
+    q = OutboundQuery("q", {"reference": "SYN-REF-0001"}, "ana", "robbery", "C", "C-1")
+    a = asyncio.run(conn.query(q))
+    conn.dispose()
+    assert a.status == "error"
+    eng = create_engine(services.warrants_db)
+    with eng.connect() as c:
+        n = c.execute(text("SELECT count(*) FROM sample_vehicles WHERE ref = 'SYN-REF-0001'"))
+        assert n.scalar() == 1
+    eng.dispose()

@@ -211,6 +211,8 @@ class SqlConnector(Connector):
             text_ = str(exc.orig).lower() if exc.orig else ""
             if "timeout" in text_ or "canceling statement" in text_:
                 raise SourceFailure("timeout", "statement timeout") from exc
+            if "readonly" in text_ or "read-only" in text_:
+                raise SourceFailure("error", "a write was refused (read-only)") from exc
             raise SourceFailure("temporarily_unavailable", "cannot reach the database") from exc
         except SQLAlchemyError as exc:
             raise SourceFailure("error", f"query failed ({type(exc).__name__})") from exc
