@@ -47,3 +47,12 @@ def test_query_cli(tmp_path: Path, config: Path, monkeypatch: pytest.MonkeyPatch
     assert bad.exit_code == 1
     assert bad.output.startswith("error: purpose_code_required: ")
     assert len(bad.output.strip().splitlines()) == 1
+
+
+def test_no_sources_configured_is_a_clear_error(tmp_path: Path) -> None:
+    r = CliRunner().invoke(
+        cli,
+        ["--home", str(tmp_path / "h"), "query", "--reference", "R", "--purpose", "robbery",
+         "--purpose-code", "C", "--case", "C-1"],
+    )  # fmt: skip
+    assert r.exit_code == 1 and r.output.startswith("error: config_error: no record sources")

@@ -66,7 +66,7 @@ def register(cli: click.Group) -> None:
     @click.option("--document", default=None, help="Document number.")
     @click.option("--plate", default=None, help="Vehicle plate.")
     @click.option("--purpose", default=None, help="Why this query is made (required).")
-    @click.option("--code", "purpose_code", default=None, help="Purpose code (required).")
+    @click.option("--code", "--purpose-code", "purpose_code", help="Purpose code (required).")
     @click.option("--case", "case_id", default=None, help="Case id (required by default).")
     @click.option("--search", "search_id", default=None, help="The search this follows.")
     @click.option("--deadline-ms", type=int, default=None, help="Shorter deadline.")

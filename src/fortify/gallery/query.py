@@ -23,6 +23,7 @@ from fortify.accountability.operators import Operator
 from fortify.accountability.policy import check_purpose
 from fortify.errors import (
     CaseRequired,
+    ConfigError,
     FortifyError,
     InvalidInput,
     NotFound,
@@ -146,6 +147,8 @@ def prepare_query(
             )
         if fed.config.require_case_id and not req.case_id:
             raise CaseRequired("every record query needs a case id")
+        if not fed.connectors:
+            raise ConfigError("no record sources are configured (FORTIFY_FEDERATION_CONFIG)")
         if not keys.kinds():
             raise InvalidInput(
                 "give a reference, a name with a date of birth, a document or a plate"
