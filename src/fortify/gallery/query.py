@@ -46,7 +46,8 @@ RECORDS_NOTICE = (
     "confirm who the person in front of you is. Verify before acting."
 )
 NOT_ANSWERED = ("timeout", "temporarily_unavailable", "error")
-FINISH_RESERVE_S = 0.05  # of the deadline, kept for auditing and storing the result
+# of the deadline, kept for auditing and storing the result: 10 %, between 50 and 500 ms
+FINISH_RESERVE = (0.1, 0.05, 0.5)
 
 
 @dataclass
@@ -232,11 +233,21 @@ async def run_query(self: Gallery, q: PreparedQuery) -> AsyncIterator[dict[str, 
     status becomes an audit entry, written with the stored result in one transaction.
     """
     yield {"event": "query", "data": _header(q)}
-    budget = q.deadline_s - (time.perf_counter() - q.started) - FINISH_RESERVE_S
+    t_fan = time.perf_counter()
+    share, low, high = FINISH_RESERVE
+    reserve = min(max(q.deadline_s * share, low), high)
+    budget = q.deadline_s - (t_fan - q.started) - reserve
     async for ans in fan_out(q.pairs, max(budget, 0.0)):
         q.answers.append(ans)
         yield {"event": "answer", "data": ans.to_dict()}
+    t_store = time.perf_counter()
     result = await asyncio.to_thread(_finish, self, q)
+    end = time.perf_counter()
+    result["timings_ms"] = {  # where the time went (not stored)
+        "prepare": round((t_fan - q.started) * 1000, 1),
+        "fan_out": round((t_store - t_fan) * 1000, 1),
+        "store": round((end - t_store) * 1000, 1),
+    }
     yield {"event": "done", "data": result}
 
 
