@@ -55,11 +55,9 @@ async def fan_out(
             for t in done:
                 yield _result(t, tasks[t], start)
     finally:
-        for t in pending:
+        for t in pending:  # cancelled, not awaited: a source's clean-up never delays the result
             t.cancel()
-        for t in pending:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await t
+            t.add_done_callback(_quiet)
     for t in pending:
         conn = tasks[t]
         yield SourceAnswer(
@@ -69,6 +67,12 @@ async def fan_out(
             elapsed_ms=(time.perf_counter() - start) * 1000.0,
             reason="no answer within the query deadline",
         )
+
+
+def _quiet(task: asyncio.Task[SourceAnswer]) -> None:
+    if not task.cancelled():
+        with contextlib.suppress(BaseException):
+            task.exception()
 
 
 def _result(task: asyncio.Task[SourceAnswer], conn: Connector, start: float) -> SourceAnswer:
