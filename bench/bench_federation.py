@@ -89,7 +89,7 @@ def main() -> None:
     deadline_ms = a.deadline_ms or (1000 if a.quick else 2000)
     console = Console(stderr=a.json)
     work = Path(tempfile.mkdtemp(prefix="bench-federation-"))
-    svc = SampleServices(work / "svc")
+    svc = SampleServices(work / "svc", db_name="fortify_bench_federation")
     t_start = time.perf_counter()
     with svc:
         svc.services.clear()  # only the bench's own services below
