@@ -97,6 +97,12 @@ class Settings(BaseSettings):
         default=None, description="Latest `fortify eval face --json` output for the report."
     )
 
+    # federation (Super Query): record sources, purpose codes, deadline
+    federation_config: Path | None = Field(
+        default=None,
+        description="TOML file of record sources and purpose codes for outbound queries.",
+    )
+
     # web
     host: str = "127.0.0.1"
     port: int = 8000

@@ -71,6 +71,18 @@ class PurposeRequired(FortifyError):
     http_status = 422
 
 
+class PurposeCodeRequired(PurposeRequired):
+    """An outbound record query needs a purpose code from the configured list."""
+
+    code = "purpose_code_required"
+
+
+class CaseRequired(PurposeRequired):
+    """An outbound record query needs a case id."""
+
+    code = "case_required"
+
+
 class Unauthorized(FortifyError):
     code = "unauthorized"
     http_status = 401

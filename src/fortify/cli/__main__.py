@@ -12,6 +12,7 @@ from fortify.cli import audit, bench, demo, enroll, identify, index, serve, user
 from fortify.cli import document as document_cmd
 from fortify.cli import eval as eval_cmd
 from fortify.cli import governance as governance_cmd
+from fortify.cli import query as query_cmd
 from fortify.cli.common import Ctx
 from fortify.logging import configure_logging
 
@@ -45,6 +46,7 @@ def cli(ctx: click.Context, home: Path | None, token: str | None, log_level: str
 for module in (enroll, identify, serve, audit, users, index, demo, eval_cmd, bench, document_cmd):
     module.register(cli)
 governance_cmd.register(cli)
+query_cmd.register(cli)
 
 
 def main() -> None:

@@ -132,7 +132,13 @@ def register(cli: click.Group) -> None:
         if serve:
             import uvicorn
 
+            from fortify.cli.demo_records import start_demo_records
             from fortify.service import create_app
 
+            records = start_demo_records(g, DEMO_SOURCE)  # Super Query sources (synthetic)
             click.echo(f"Open http://{host}:{port}/ and sign in with the token above.")
-            uvicorn.run(create_app(ctx.settings, g), host=host, port=port, log_level="info")
+            try:
+                uvicorn.run(create_app(g.settings, g), host=host, port=port, log_level="info")
+            finally:
+                if records is not None:
+                    records.stop()

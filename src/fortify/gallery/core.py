@@ -16,6 +16,7 @@ from fortify.accountability import audit
 from fortify.accountability.operators import Operator
 from fortify.config import Settings
 from fortify.gallery import enroll as _enroll
+from fortify.gallery import query as _query
 from fortify.gallery import records as _records
 from fortify.gallery import retention as _retention
 from fortify.gallery import search as _search
@@ -57,6 +58,7 @@ class Gallery:
             return self._opened
 
     def close(self) -> None:
+        _query.close_federation(self)
         if self._opened is not None:
             self.index.close()
         self.db.dispose()
@@ -107,3 +109,8 @@ class Gallery:
     identify = _search.identify
     list_searches = _search.list_searches
     purge_expired = _retention.purge_expired
+    super_query = _query.super_query
+    prepare_query = _query.prepare_query
+    run_query = _query.run_query
+    get_query = _query.get_query
+    query_sources = _query.query_sources

@@ -55,6 +55,9 @@ def purge_expired(self: Gallery) -> int:
             )
     for p in paths:
         p.unlink(missing_ok=True)
+    from fortify.gallery.query import purge_query_payloads  # Super Query record payloads
+
+    purge_query_payloads(self)
     if due:
         log.info("purged %d probe images", len(due))
     from fortify.gallery.documents import purge_expired_documents

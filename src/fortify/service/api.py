@@ -10,12 +10,20 @@ from fortify.service.routes import (
     governance,
     identities,
     oversight,
+    queries,
     searches,
     system,
 )
 
 api_router = APIRouter(prefix="/v1")
-for r in (system.router, identities.router, searches.router, audit.router, oversight.router,
-          documents.router):
+for r in (
+    system.router,
+    identities.router,
+    searches.router,
+    audit.router,
+    oversight.router,
+    documents.router,
+    governance.router,
+    queries.router,
+):
     api_router.include_router(r)
-api_router.include_router(governance.router)

@@ -239,3 +239,23 @@ class Dispute(Base):
     status: Mapped[str] = mapped_column(String(16), default="open")
     recorded_by: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+class RecordQuery(Base):
+    """One Super Query: who asked which record systems, why, and each source's status.
+
+    ``summary`` (statuses, key kinds) is kept; ``payload`` (the keys and the records that
+    came back) only for the encounter's retention period, then purged.
+    """
+
+    __tablename__ = "record_queries"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    encounter_id: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
+    operator: Mapped[str] = mapped_column(String(100), index=True)
+    purpose: Mapped[str] = mapped_column(Text)
+    purpose_code: Mapped[str] = mapped_column(String(16))
+    case_id: Mapped[str | None] = mapped_column(String(100), nullable=True, index=True)
+    channel: Mapped[str] = mapped_column(String(16), default="api")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    finished_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    summary: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True), nullable=True)
+    retain_until: Mapped[datetime | None] = mapped_column(nullable=True, index=True)

@@ -24,6 +24,8 @@ const SHELL = [
   "/static/view-queue.js",
   "/static/view-results.js",
   "/static/view-signin.js",
+  "/static/view-query.js",
+  "/static/query.css",
   "/static/icon.svg",
   "/static/icon-192.png",
   "/static/icon-512.png",

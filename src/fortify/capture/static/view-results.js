@@ -10,8 +10,9 @@ import {
 } from "./dom.js";
 import { GUIDANCE } from "./camera.js";
 import { disputeNote, endEncounter } from "./view-governance.js";
+import { attachSuperQuery } from "./view-query.js";
 
-function candidateCard(c, urls) {
+function candidateCard(c, urls, search) {
   const name = c.display_name || c.reference;
   const photo = el("div", { className: "cand-photo", text: "Loading photo…" });
   if (typeof c.photo_url === "string" && c.photo_url.startsWith("/v1/")) {
@@ -48,8 +49,10 @@ function candidateCard(c, urls) {
       ]),
     ]),
   ]);
-  return el("li", { className: "cand", attrs: { "data-reference": c.reference } },
+  const card = el("li", { className: "cand", attrs: { "data-reference": c.reference } },
     [head, disputeNote(c), defList(rows)]);
+  attachSuperQuery(card, c, search);
+  return card;
 }
 
 function alerts(d) {
@@ -86,7 +89,7 @@ function body(d, urls) {
   return el("div", { attrs: { "data-decision": "candidates" } }, [
     el("h2", { text: cands.length + (cands.length === 1 ? " candidate" : " candidates") +
       ", best first" }),
-    el("ol", { className: "candidates" }, cands.map((c) => candidateCard(c, urls))),
+    el("ol", { className: "candidates" }, cands.map((c) => candidateCard(c, urls, d))),
   ]);
 }
 

@@ -1,0 +1,1 @@
+"""Federation: connectors to external record systems and the concurrent fan-out (Super Query)."""
