@@ -13,9 +13,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fortify.accountability import audit
+from fortify.accountability.anchor import anchor_head
 from fortify.accountability.operators import Operator
 from fortify.config import Settings
 from fortify.gallery import enroll as _enroll
+from fortify.gallery import hardening as _hardening
 from fortify.gallery import records as _records
 from fortify.gallery import retention as _retention
 from fortify.gallery import search as _search
@@ -43,6 +45,8 @@ class Gallery:
         self._opened: OpenReport | None = None
         self.calibration_cache: list[Calibration | None] = []  # loaded once, on first search
         self._open_lock = threading.Lock()
+        self.scrub_due = False  # deletions since the last WAL checkpoint + index save
+        _hardening.start_up(self)
 
     @property
     def anchor_path(self) -> Path:
@@ -71,7 +75,7 @@ class Gallery:
             s.flush()
             head = s.execute(select(AuditHead).where(AuditHead.id == 1)).scalar_one()
             seq, h = head.seq, head.hash
-        audit.write_anchor(self.anchor_path, seq, h)
+        anchor_head(self.settings, self.anchor_path, seq, h)
 
     def record(
         self, s: Session, op: Operator, action: str, target: str = "", **details: Any
@@ -107,3 +111,4 @@ class Gallery:
     identify = _search.identify
     list_searches = _search.list_searches
     purge_expired = _retention.purge_expired
+    opt_out_identity = _hardening.opt_out_identity

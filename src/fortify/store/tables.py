@@ -13,6 +13,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     String,
@@ -193,3 +194,20 @@ class AuditHead(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     seq: Mapped[int] = mapped_column(BigInteger, default=0)
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class OptOutTemplate(Base):
+    """A template of a person who opted out, kept ONLY to refuse their re-enrolment.
+
+    Never part of the search index and never returned as a candidate (migration 0003).
+    """
+
+    __tablename__ = "opt_out_templates"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    opt_out_id: Mapped[int] = mapped_column(ForeignKey("opt_outs.id", ondelete="CASCADE"))
+    model_id: Mapped[str] = mapped_column(String(64), index=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+Index("ix_samples_identity_digest", Sample.identity_id, Sample.image_sha256)
