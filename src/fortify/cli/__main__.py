@@ -11,6 +11,7 @@ from fortify import __version__
 from fortify.cli import audit, bench, demo, enroll, identify, index, serve, users
 from fortify.cli import eval as eval_cmd
 from fortify.cli.common import Ctx
+from fortify.cli.optout import register as register_optout
 from fortify.logging import configure_logging
 
 
@@ -42,6 +43,7 @@ def cli(ctx: click.Context, home: Path | None, token: str | None, log_level: str
 
 for module in (enroll, identify, serve, audit, users, index, demo, eval_cmd, bench):
     module.register(cli)
+register_optout(cli)
 
 
 def main() -> None:

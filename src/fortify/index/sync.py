@@ -89,9 +89,12 @@ class IndexManager:
                 "seq": self.seq,
                 "ntotal": self._index.ntotal,
             }
+            if tmp.is_file():
+                os.chmod(tmp, 0o600)  # templates: private to the service account
             os.replace(tmp, self.path)
             mtmp = self.meta_path.with_suffix(".json.tmp")
             mtmp.write_text(json.dumps(meta, indent=1))
+            os.chmod(mtmp, 0o600)
             os.replace(mtmp, self.meta_path)
             self._dirty = False
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from fortify.service.routes import audit, identities, oversight, searches, system
+from fortify.service.routes import optout as optout_routes
 
 api_router = APIRouter(prefix="/v1")
 for r in (system.router, identities.router, searches.router, audit.router, oversight.router):
     api_router.include_router(r)
+api_router.include_router(optout_routes.router)
