@@ -124,7 +124,13 @@ class Settings(BaseSettings):
         return self.home / "media"
 
     def ensure_dirs(self) -> None:
-        for p in (self.home, self.index_dir, self.media_dir / "samples", self.media_dir / "probes"):
+        for p in (
+            self.home,
+            self.index_dir,
+            self.media_dir,
+            self.media_dir / "samples",
+            self.media_dir / "probes",
+        ):
             if not p.is_dir():  # private: 0700 (see fortify.store.files)
                 p.mkdir(mode=0o700, parents=True, exist_ok=True)
                 p.chmod(0o700)
