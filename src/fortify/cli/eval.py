@@ -153,6 +153,7 @@ def register(cli: click.Group) -> None:
             MofNCompleteColumn(),
             TimeRemainingColumn(),
             console=Console(stderr=True),
+            transient=True,  # an error then stays the one line on stderr
         ) as bar:
             task = bar.add_task("templates", total=None)
             report = evaluate_face(
