@@ -29,6 +29,9 @@ def register(cli: click.Group) -> None:
             print_json(report.to_dict())
         elif report.ok:
             click.echo(f"audit chain OK: {report.entries} entries, head {report.head_hash[:16]}")
+        if not report.ok and report.first_bad_seq is None:  # --deep: the chain holds, rows not
+            click.echo(f"error: audit_rows_mismatch: {report.reason}", err=True)
+            raise SystemExit(1)
         if not report.ok:
             click.echo(
                 f"error: audit_chain_broken: first bad entry {report.first_bad_seq}: "
