@@ -54,5 +54,10 @@ if [ "${1:-}" = "--dev" ] && command -v apt-get >/dev/null 2>&1; then
       || echo "warning: could not install ${missing[*]}" >&2
   fi
 fi
+# --dev: the browser tests need Debian's Chromium and playwright-core (the README's
+# test command must not skip them); setup_e2e.sh is idempotent.
+if [ "${1:-}" = "--dev" ]; then
+  bash scripts/setup_e2e.sh
+fi
 
 .venv/bin/fortify --version

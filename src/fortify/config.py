@@ -107,6 +107,22 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
 
+    # hardening (issue 8)
+    optout_salt_file: Path | None = Field(
+        default=None,
+        description="Secret salt of opt-out hashes (default: home/optout.salt, mode 0600); "
+        "share it between servers that share a database.",
+    )
+    audit_anchor_external: Path | None = Field(
+        default=None,
+        description="A second audit anchor file, ideally on another device or host mount.",
+    )
+    audit_anchor_command: str | None = Field(
+        default=None,
+        description="A command run after each anchor move; it gets 'SEQ HASH' on stdin "
+        "(e.g. to append it to a write-once log).",
+    )
+
     @property
     def db_url(self) -> str:
         if self.database_url:
@@ -122,8 +138,16 @@ class Settings(BaseSettings):
         return self.home / "media"
 
     def ensure_dirs(self) -> None:
-        for p in (self.home, self.index_dir, self.media_dir / "samples", self.media_dir / "probes"):
-            p.mkdir(parents=True, exist_ok=True)
+        for p in (
+            self.home,
+            self.index_dir,
+            self.media_dir,
+            self.media_dir / "samples",
+            self.media_dir / "probes",
+        ):
+            if not p.is_dir():  # private: 0700 (see fortify.store.files)
+                p.mkdir(mode=0o700, parents=True, exist_ok=True)
+                p.chmod(0o700)
 
 
 def make_settings(**overrides: Any) -> Settings:

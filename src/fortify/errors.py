@@ -65,6 +65,12 @@ class TemplateVersionMismatch(InvalidInput):
     code = "template_version_mismatch"
 
 
+class UnsafeText(InvalidInput):
+    """Control or bidirectional-override characters in operator text."""
+
+    code = "unsafe_text"
+
+
 # --- accountability ----------------------------------------------------------------------------
 class PurposeRequired(FortifyError):
     code = "purpose_required"
@@ -109,6 +115,12 @@ class NotFound(FortifyError):
 class Conflict(FortifyError):
     code = "conflict"
     http_status = 409
+
+
+class DuplicateSample(Conflict):
+    """The same image (by SHA-256) is already a sample of this identity."""
+
+    code = "duplicate_sample"
 
 
 # --- internals ---------------------------------------------------------------------------------

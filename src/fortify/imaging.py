@@ -16,7 +16,7 @@ from fortify.errors import ImageTooLarge, InvalidImage, PayloadTooLarge
 log = logging.getLogger(__name__)
 
 RGBImage = npt.NDArray[np.uint8]
-ALLOWED_FORMATS = frozenset({"JPEG", "PNG", "WEBP", "BMP", "TIFF", "MPO"})
+ALLOWED_FORMATS = frozenset({"JPEG", "PNG", "WEBP", "BMP", "TIFF", "MPO", "PPM"})
 DEFAULT_MAX_BYTES = 15 * 1024 * 1024
 DEFAULT_MAX_PIXELS = 40_000_000
 
@@ -42,6 +42,14 @@ def read_bytes(source: str | Path | bytes, max_bytes: int = DEFAULT_MAX_BYTES) -
     if not data:
         raise InvalidImage("empty file")
     return data
+
+
+def image_suffixes() -> frozenset[str]:
+    """File-name endings of every format :func:`decode_image` accepts (``.pgm`` included)."""
+    Image.init()
+    return frozenset(
+        ext.lower() for ext, fmt in Image.registered_extensions().items() if fmt in ALLOWED_FORMATS
+    )
 
 
 def decode_image(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> RGBImage:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,6 +23,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from fortify.accountability import anchor as _anchor
 from fortify.store.tables import AuditEvent, AuditHead
 
 log = logging.getLogger(__name__)
@@ -154,21 +154,44 @@ def verify(session: Session, anchor: tuple[int, str] | None = None) -> VerifyRep
 
 
 def write_anchor(path: Path, seq: int, hash_: str) -> None:
-    """Record the newest known head outside the database (atomic replace)."""
-    tmp = path.with_suffix(f".tmp{os.getpid()}")
-    try:
-        current = read_anchor(path)
-        if current is not None and current[0] >= seq:
-            return
-        tmp.write_text(f"{seq} {hash_}\n")
-        os.replace(tmp, path)
-    except OSError:  # the anchor is a second line of defence, never a reason to fail
-        log.warning("could not write audit anchor %s", path, exc_info=True)
+    """Record the newest known head outside the database (see :mod:`.anchor`)."""
+    _anchor.write_anchor(path, seq, hash_)
 
 
 def read_anchor(path: Path) -> tuple[int, str] | None:
-    try:
-        seq_s, h = path.read_text().split()
-        return int(seq_s), h
-    except (OSError, ValueError):
-        return None
+    return _anchor.read_anchor(path)
+
+
+def verify_anchored(session: Session, named: list[tuple[str, Path]]) -> VerifyReport:
+    """Verify against every anchor; a missing anchor on a non-empty chain is a failure.
+
+    Anchors are read before the chain: the chain only grows, so an anchor read
+    first is never ahead of an honest chain read after it.
+    """
+    read = [(name, path, read_anchor(path)) for name, path in named]
+    report: VerifyReport | None = None
+    for name, _path, a in read:
+        if a is None:
+            continue
+        r = verify(session, a)
+        if not r.ok:
+            return VerifyReport(
+                False, r.entries, r.head_seq, r.head_hash, r.first_bad_seq, f"{name}: {r.reason}"
+            )
+        report = r
+    if report is None:
+        report = verify(session)
+        if not report.ok:
+            return report
+    for name, path, a in read:
+        if a is None and report.entries:
+            return VerifyReport(
+                False,
+                report.entries,
+                report.head_seq,
+                report.head_hash,
+                first_bad_seq=report.head_seq,
+                reason=f"the {name} audit anchor {path} is missing or unreadable "
+                "(deleted or rewritten?)",
+            )
+    return report

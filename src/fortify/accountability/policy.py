@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from fortify.accountability.text import clean_text, visible_length
 from fortify.errors import InvalidInput, PurposeRequired
 
 MAX_PURPOSE = 500
@@ -22,12 +23,14 @@ class SearchRequest:
 
 def check_purpose(purpose: str | None, case_id: str | None) -> SearchRequest:
     """Refuse a search with no stated purpose; normalise the case id."""
-    p = (purpose or "").strip()
-    if len(p) < 3:
-        raise PurposeRequired("every search needs a stated purpose (at least 3 characters)")
+    p = clean_text("purpose", purpose or "", allow_newlines=True)
+    if visible_length(p) < 3:
+        raise PurposeRequired(
+            "every search needs a stated purpose (at least 3 visible characters)"
+        )
     if len(p) > MAX_PURPOSE:
         raise InvalidInput(f"purpose is longer than {MAX_PURPOSE} characters")
-    c = (case_id or "").strip() or None
+    c = clean_text("case id", case_id or "") or None
     if c is not None and len(c) > MAX_CASE:
         raise InvalidInput(f"case id is longer than {MAX_CASE} characters")
     return SearchRequest(purpose=p, case_id=c)

@@ -14,6 +14,7 @@ from fortify.cli import eval as eval_cmd
 from fortify.cli import governance as governance_cmd
 from fortify.cli import query as query_cmd
 from fortify.cli.common import Ctx
+from fortify.cli.optout import register as register_optout
 from fortify.logging import configure_logging
 
 
@@ -47,6 +48,7 @@ for module in (enroll, identify, serve, audit, users, index, demo, eval_cmd, ben
     module.register(cli)
 governance_cmd.register(cli)
 query_cmd.register(cli)
+register_optout(cli)
 
 
 def main() -> None:

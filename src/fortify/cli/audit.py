@@ -18,16 +18,20 @@ def register(cli: click.Group) -> None:
 
     @audit_group.command("verify")
     @click.option("--json", "as_json", is_flag=True)
+    @click.option("--deep", is_flag=True, help="Also check table rows against their digests.")
     @common_options
     @pass_ctx
     @handle_errors
-    def verify_cmd(ctx: Ctx, as_json: bool) -> None:
+    def verify_cmd(ctx: Ctx, as_json: bool, deep: bool) -> None:
         """Check every entry; exit 1 and name the first bad entry if the chain is broken."""
-        report = ctx.gallery.verify_audit(operator=ctx.operator())
+        report = ctx.gallery.verify_audit(operator=ctx.operator(), deep=deep)
         if as_json:
             print_json(report.to_dict())
         elif report.ok:
             click.echo(f"audit chain OK: {report.entries} entries, head {report.head_hash[:16]}")
+        if not report.ok and report.first_bad_seq is None:  # --deep: the chain holds, rows not
+            click.echo(f"error: audit_rows_mismatch: {report.reason}", err=True)
+            raise SystemExit(1)
         if not report.ok:
             click.echo(
                 f"error: audit_chain_broken: first bad entry {report.first_bad_seq}: "

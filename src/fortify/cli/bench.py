@@ -96,16 +96,49 @@ def markdown(rows: Sequence[dict[str, Any]]) -> str:
     return "\n".join([head, sep, *body])
 
 
+KEY_COLUMNS = 2  # N and index repeat in every part of a split table
+
+
+def split_tables(rows: Sequence[dict[str, Any]], width: int) -> list[Table]:
+    """The summary as tables that fit ``width`` columns (a terminal of 80 gets ~3 parts).
+
+    Each part repeats the N and index columns and takes as many of the others as fit,
+    so no cell is squeezed to an ellipsis.
+    """
+
+    def col_width(name: str, key: str) -> int:
+        return max([len(name), *(len(_fmt(key, r.get(key))) for r in rows)]) + 3
+
+    keys, rest = COLUMNS[:KEY_COLUMNS], COLUMNS[KEY_COLUMNS:]
+    base = sum(col_width(n, k) for n, k in keys) + 1
+    parts: list[list[tuple[str, str]]] = [[]]
+    used = base
+    for name, key in rest:
+        w = col_width(name, key)
+        if parts[-1] and used + w > width:
+            parts.append([])
+            used = base
+        parts[-1].append((name, key))
+        used += w
+    title = "1:N search: synthetic 128-d face templates, k=10"
+    tables = []
+    for i, part in enumerate(parts):
+        suffix = f" ({i + 1}/{len(parts)})" if len(parts) > 1 else ""
+        table = Table(title=title + suffix)
+        for name, _ in (*keys, *part):
+            table.add_column(name, justify="right" if name != "index" else "left", no_wrap=True)
+        for r in rows:
+            table.add_row(*(_fmt(k, r.get(k)) for _, k in (*keys, *part)))
+        tables.append(table)
+    return tables
+
+
 def write_report(points: Sequence[Point], out: Path, console: Console) -> dict[str, Path]:
     """Print the table; write search.json, search.md and search.png under ``out``."""
     out.mkdir(parents=True, exist_ok=True)
     rows = summary(points)
-    table = Table(title="1:N search: synthetic 128-d face templates, k=10")
-    for name, _ in COLUMNS:
-        table.add_column(name, justify="right" if name != "index" else "left")
-    for r in rows:
-        table.add_row(*(_fmt(k, r.get(k)) for _, k in COLUMNS))
-    console.print(table)
+    for table in split_tables(rows, console.width):
+        console.print(table)
     files = {"json": out / "search.json", "md": out / "search.md", "png": out / "search.png"}
     files["json"].write_text(
         json.dumps({"summary": rows, "points": [asdict(p) for p in points]}, indent=1)

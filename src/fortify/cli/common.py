@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -15,6 +16,7 @@ from fortify.accountability.operators import Operator, authenticate, local_opera
 from fortify.config import Settings
 from fortify.errors import FortifyError
 
+log = logging.getLogger(__name__)
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -71,6 +73,20 @@ def handle_errors(fn: Callable[P, R]) -> Callable[P, R]:
             return fn(*args, **kwargs)
         except FortifyError as exc:
             click.echo(f"error: {exc.code}: {exc.message}", err=True)
+            sys.exit(EXIT_ERROR)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except Exception as exc:  # every CLI error is one line; the traceback goes to the log
+            log.debug("command failed", exc_info=True)
+            code = (
+                "invalid_input"
+                if isinstance(exc, ValueError)
+                else "os_error"
+                if isinstance(exc, OSError)
+                else "internal_error"
+            )
+            message = " ".join(str(exc).split()) or type(exc).__name__
+            click.echo(f"error: {code}: {message}", err=True)
             sys.exit(EXIT_ERROR)
         finally:
             ctx = click.get_current_context(silent=True)

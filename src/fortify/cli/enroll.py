@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import time
 from collections import Counter
@@ -13,18 +14,22 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 from rich.table import Table
+from sqlalchemy import select
 
 from fortify.cli.common import Ctx, common_options, fail, handle_errors, pass_ctx, print_json
 from fortify.config import Settings
-from fortify.errors import FortifyError
+from fortify.errors import DuplicateSample, FortifyError
 from fortify.imaging import encode_jpeg, read_bytes
 from fortify.modalities.face.engine import Engine, FacePick
+from fortify.procs import die_with_parent
+from fortify.store.tables import Identity, Sample, Source
 
 _worker_engine: Engine | None = None
 
 
-def _init_worker(settings: dict[str, Any]) -> None:
+def _init_worker(settings: dict[str, Any], parent_pid: int | None = None) -> None:
     global _worker_engine
+    die_with_parent(parent_pid)  # a kill -9 of `fortify enroll` takes its workers along
     _worker_engine = Engine(Settings(**settings)).prepare()
 
 
@@ -41,6 +46,38 @@ def _prepare(job: tuple[str, FacePick]) -> tuple[str, Any]:
         return path, (data, encode_jpeg(rgb), result)
     except FortifyError as exc:
         return path, (exc.code, exc.message)
+
+
+def _skip_enrolled(
+    g: Any, items: list[tuple[str, Path]], source: str
+) -> tuple[list[tuple[str, Path]], list[dict[str, str]]]:
+    """Drop files whose exact bytes are already a sample of that reference (a resumed run)."""
+    with g.db.session() as s:
+        have = {
+            (ref, digest): sid
+            for ref, digest, sid in s.execute(
+                select(Identity.reference, Sample.image_sha256, Sample.id)
+                .join(Sample, Sample.identity_id == Identity.id)
+                .join(Source, Source.id == Identity.source_id)
+                .where(Source.name == source)
+            )
+        }
+    if not have:
+        return items, []
+    keep: list[tuple[str, Path]] = []
+    skipped: list[dict[str, str]] = []
+    for ref, f in items:
+        try:
+            digest = hashlib.sha256(f.read_bytes()).hexdigest()
+        except OSError:
+            keep.append((ref, f))  # the worker reports the read error
+            continue
+        sid = have.get((ref, digest))
+        if sid is None:
+            keep.append((ref, f))
+        else:
+            skipped.append({"file": str(f), "sample_id": sid})
+    return keep, skipped
 
 
 def scan(root: Path) -> tuple[list[tuple[str, Path]], list[Path]]:
@@ -83,6 +120,7 @@ def enroll_dir(
             if seen[r] <= max_per_identity:
                 kept.append((r, f))
         items = kept
+    items, skipped = _skip_enrolled(g, items, source)
     refs = {str(f): r for r, f in items}
     rejected: list[dict[str, str]] = [
         {"file": str(f), "code": "not_in_identity_folder", "message": "file is not in a folder"}
@@ -103,7 +141,9 @@ def enroll_dir(
         transient=False,
     ) as bar:
         task = bar.add_task("enrolling", total=len(jobs))
-        pool = ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(settings,))
+        pool = ProcessPoolExecutor(
+            workers, initializer=_init_worker, initargs=(settings, os.getpid())
+        )
         with pool:
             for path, out in pool.map(_prepare, jobs, chunksize=4):
                 ref = refs[path]
@@ -128,6 +168,8 @@ def enroll_dir(
                         )
                         enrolled += 1
                         identities.add(ref)
+                    except DuplicateSample as exc:
+                        skipped.append({"file": path, "sample_id": exc.details["sample_id"]})
                     except FortifyError as exc:
                         rejected.append({"file": path, "code": exc.code, "message": exc.message})
                 bar.advance(task)
@@ -135,8 +177,10 @@ def enroll_dir(
     g.index.save()
     elapsed = time.perf_counter() - t0
     return {
-        "files": len(items) + len(loose),
+        "files": len(items) + len(loose) + len(skipped),
         "enrolled": enrolled,
+        "skipped": len(skipped),
+        "skipped_files": skipped,
         "identities": len(identities),
         "rejected": len(rejected),
         "rejected_by_reason": dict(Counter(r["code"] for r in rejected)),
@@ -153,10 +197,19 @@ def print_summary(summary: dict[str, Any]) -> None:
     t = Table(title="Enrolment summary")
     t.add_column("what")
     t.add_column("count", justify="right")
-    for key in ("files", "enrolled", "identities", "rejected", "gallery_templates"):
+    for key in ("files", "enrolled", "skipped", "identities", "rejected", "gallery_templates"):
         t.add_row(key.replace("_", " "), str(summary[key]))
     t.add_row("images / s", str(summary["images_per_second"]))
     console.print(t)
+    if summary["skipped_files"]:
+        k = Table(title="Skipped: already enrolled (same image digest)")
+        k.add_column("file")
+        k.add_column("sample")
+        for row in summary["skipped_files"][:20]:
+            k.add_row(row["file"], row["sample_id"])
+        if len(summary["skipped_files"]) > 20:
+            k.add_row("...", f"{len(summary['skipped_files']) - 20} more")
+        console.print(k)
     if summary["rejections"]:
         r = Table(title="Rejected files")
         r.add_column("file")
@@ -196,5 +249,5 @@ def register(cli: click.Group) -> None:
             print_json(summary)
         else:
             print_summary(summary)
-        if summary["files"] and not summary["enrolled"]:
+        if summary["files"] and not summary["enrolled"] and not summary["skipped"]:
             raise SystemExit(1)

@@ -51,12 +51,29 @@ def print_report(m: dict[str, Any]) -> None:
                 name,
                 str(row["n_mated"]),
                 str(row["n_nonmated"]),
-                f"{row['fpir_at_global_threshold']:.4f}",
-                f"{row['fnir_at_global_threshold']:.4f}",
+                _rate(row["fpir_at_global_threshold"], row.get("n_false_positives")),
+                _rate(row["fnir_at_global_threshold"]),
                 "low sample" if row["low_sample"] else "",
             )
         Console().print(g)
-        Console().print(f"worst/best FPIR ratio: {m['per_group']['fpir_ratio_worst_to_best']}")
+        pg = m["per_group"]
+        ratio = pg["fpir_ratio_worst_to_best"]
+        if ratio is None:
+            Console().print("worst/best FPIR ratio: n/a (fewer than two rated groups)")
+        else:
+            bound = ">= " if pg.get("fpir_ratio_is_lower_bound") else ""
+            note = "; the best group's FPIR floored at one event" if bound else ""
+            Console().print(
+                f"worst/best FPIR ratio: {bound}{ratio:.3g} (false positives: "
+                f"{pg['worst_fpir_group']} {pg['false_positives_worst']}, "
+                f"{pg['best_fpir_group']} {pg['false_positives_best']}{note})"
+            )
+
+
+def _rate(value: float | None, count: int | None = None) -> str:
+    if value is None:
+        return "n/a"
+    return f"{value:.4f}" + (f" ({count})" if count is not None else "")
 
 
 def register(cli: click.Group) -> None:
@@ -136,6 +153,7 @@ def register(cli: click.Group) -> None:
             MofNCompleteColumn(),
             TimeRemainingColumn(),
             console=Console(stderr=True),
+            transient=True,  # an error then stays the one line on stderr
         ) as bar:
             task = bar.add_task("templates", total=None)
             report = evaluate_face(

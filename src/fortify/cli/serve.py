@@ -7,6 +7,7 @@ import os
 import click
 
 from fortify.cli.common import Ctx, common_options, handle_errors, pass_ctx
+from fortify.procs import PARENT_ENV
 
 
 def register(cli: click.Group) -> None:
@@ -31,6 +32,7 @@ def register(cli: click.Group) -> None:
         if workers > 1:
             # each worker builds its own app from the environment
             os.environ["FORTIFY_HOME"] = str(ctx.settings.home)
+            os.environ[PARENT_ENV] = str(os.getpid())  # workers die with this process
             ctx.gallery.open_index()  # build or check the index once, before forking
             ctx.close()
             uvicorn.run(

@@ -487,12 +487,14 @@ class GroupResult:
     fnir_at_global_threshold: float | None
     open_set: OpenSetResult | None
     low_sample: bool
+    n_false_positives: int | None = None  # non-mated searches at or above the threshold
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "group": self.group,
             "n_mated": self.n_mated,
             "n_nonmated": self.n_nonmated,
+            "n_false_positives": self.n_false_positives,
             "fpir_at_global_threshold": self.fpir_at_global_threshold,
             "fnir_at_global_threshold": self.fnir_at_global_threshold,
             "low_sample": self.low_sample,
@@ -505,7 +507,10 @@ class PerGroupResult:
     """Per-group open-set metrics and FPIR disparity at one global threshold.
 
     ``fpir_ratio_worst_to_best`` only uses groups that are not ``low_sample``; it is None when
-    fewer than two such groups exist and ``inf`` (None in ``to_dict``) when the best is 0.
+    fewer than two such groups exist and ``inf`` when the best is 0. ``to_dict`` reports the
+    bounded ratio instead: the best group's FPIR is floored at one event (1 / its non-mated
+    searches), so a best group with no false positive gives a finite lower bound
+    (``fpir_ratio_is_lower_bound``), next to both groups' false-positive counts.
     """
 
     global_fpir_target: float
@@ -515,12 +520,29 @@ class PerGroupResult:
     worst_fpir_group: str | None
     best_fpir_group: str | None
 
+    def bounded_ratio(self) -> tuple[float | None, bool]:
+        """(worst / max(best, one event), floored?) over the rated groups."""
+        if self.worst_fpir_group is None or self.best_fpir_group is None:
+            return None, False
+        w, b = self.groups[self.worst_fpir_group], self.groups[self.best_fpir_group]
+        hi = w.fpir_at_global_threshold or 0.0
+        lo = b.fpir_at_global_threshold or 0.0
+        floor = 1.0 / max(1, b.n_nonmated)
+        if lo >= floor:
+            return hi / lo, False
+        return (hi / floor if hi > 0 else 1.0), hi > 0
+
     def to_dict(self) -> dict[str, Any]:
-        ratio = self.fpir_ratio_worst_to_best
+        ratio, floored = self.bounded_ratio()
+        w = self.groups.get(self.worst_fpir_group or "")
+        b = self.groups.get(self.best_fpir_group or "")
         return {
             "global_fpir_target": self.global_fpir_target,
             "global_threshold": _json_float(self.global_threshold),
             "fpir_ratio_worst_to_best": None if ratio is None else _json_float(ratio),
+            "fpir_ratio_is_lower_bound": floored,
+            "false_positives_worst": None if w is None else w.n_false_positives,
+            "false_positives_best": None if b is None else b.n_false_positives,
             "worst_fpir_group": self.worst_fpir_group,
             "best_fpir_group": self.best_fpir_group,
             "groups": {k: g.to_dict() for k, g in self.groups.items()},
@@ -584,7 +606,8 @@ def per_group(
         f_m = int(np.count_nonzero(fm_groups == name))
         f_n = int(np.count_nonzero(fn_groups == name))
         n_m, n_n = int(mm.sum()) + f_m, int(nm.sum()) + f_n
-        fpir = float(np.count_nonzero(n_scores[nm] >= thr)) / n_n if n_n else None
+        n_fp = int(np.count_nonzero(n_scores[nm] >= thr))
+        fpir = float(n_fp) / n_n if n_n else None
         fnir = 1.0 - float(np.count_nonzero(hits[mm] >= thr)) / n_m if n_m else None
         sub = None
         if n_m and n_n:
@@ -600,7 +623,7 @@ def per_group(
         low = n_m < min_mated or n_n < min_nonmated
         if low:
             logger.info("group %r has few samples (%d mated, %d non-mated)", name, n_m, n_n)
-        results[name] = GroupResult(name, n_m, n_n, fpir, fnir, sub, low)
+        results[name] = GroupResult(name, n_m, n_n, fpir, fnir, sub, low, n_fp if n_n else None)
 
     rated = {
         k: g.fpir_at_global_threshold

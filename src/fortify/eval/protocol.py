@@ -17,9 +17,11 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from fortify.imaging import image_suffixes
+
 logger = logging.getLogger(__name__)
 
-IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp"})
+IMAGE_EXTENSIONS = image_suffixes()  # every format the image loader accepts
 
 Sample = tuple[str, Path]
 
@@ -114,7 +116,11 @@ def split_open_set(
         else list_identities(root)
     )
     if not identities:
-        raise ValueError(f"no identity folders with images under {root}")
+        where = root if isinstance(root, Path | str) else "the given folders"
+        raise ValueError(
+            f"no identity folders with images under {where} "
+            f"(image files end in {', '.join(sorted(IMAGE_EXTENSIONS))})"
+        )
     rng = np.random.default_rng(seed)
     names = sorted(identities)
     if max_identities is not None and max_identities < len(names):

@@ -13,9 +13,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fortify.accountability import audit
+from fortify.accountability.anchor import anchor_head
 from fortify.accountability.operators import Operator
 from fortify.config import Settings
 from fortify.gallery import enroll as _enroll
+from fortify.gallery import hardening as _hardening
 from fortify.gallery import query as _query
 from fortify.gallery import records as _records
 from fortify.gallery import retention as _retention
@@ -44,6 +46,8 @@ class Gallery:
         self._opened: OpenReport | None = None
         self.calibration_cache: list[Calibration | None] = []  # loaded once, on first search
         self._open_lock = threading.Lock()
+        self.scrub_due = False  # deletions since the last WAL checkpoint + index save
+        _hardening.start_up(self)
 
     @property
     def anchor_path(self) -> Path:
@@ -73,7 +77,7 @@ class Gallery:
             s.flush()
             head = s.execute(select(AuditHead).where(AuditHead.id == 1)).scalar_one()
             seq, h = head.seq, head.hash
-        audit.write_anchor(self.anchor_path, seq, h)
+        anchor_head(self.settings, self.anchor_path, seq, h)
 
     def record(
         self, s: Session, op: Operator, action: str, target: str = "", **details: Any
@@ -114,3 +118,4 @@ class Gallery:
     run_query = _query.run_query
     get_query = _query.get_query
     query_sources = _query.query_sources
+    opt_out_identity = _hardening.opt_out_identity

@@ -13,14 +13,18 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fortify.accountability.operators import Operator
-from fortify.errors import InvalidInput, NotFound, OptedOut
+from fortify.errors import DuplicateSample, NotFound, OptedOut
+from fortify.gallery import rowdigest as _rowdigest
+from fortify.gallery import staging as _staging
+from fortify.gallery.optout import check_enrolment
+from fortify.gallery.references import normalize_reference
 from fortify.governance.duties import require_reason
 from fortify.imaging import encode_jpeg, read_bytes
 from fortify.modalities.face.engine import FacePick
+from fortify.store.files import shred
 from fortify.store.tables import (
     ChangeLog,
     Identity,
-    OptOut,
     Sample,
     TemplateRow,
     new_id,
@@ -59,10 +63,7 @@ def optout_hash(source: str, reference: str) -> str:
 
 
 def _check_reference(reference: str) -> str:
-    ref = reference.strip()
-    if not ref or len(ref) > 128:
-        raise InvalidInput("reference must be 1-128 characters")
-    return ref
+    return normalize_reference(reference)
 
 
 def enroll_image(
@@ -120,21 +121,31 @@ def store_prepared(
     operator.require("enroll")
     ref = _check_reference(ref)
     sample_id = new_id()
+    digest = hashlib.sha256(data).hexdigest()
     image_path: Path | None = None
+    staged: Path | None = None
     if self.settings.keep_enrollment_images:
         image_path = self.settings.media_dir / "samples" / sample_id[:2] / f"{sample_id}.jpg"
-        image_path.parent.mkdir(parents=True, exist_ok=True)
-        image_path.write_bytes(jpeg)
+        staged = _staging.stage(self, image_path, jpeg)
     try:
         with self.write() as s:
+            check_enrolment(self, s, ref, source, result.template)
             src = self.source(s, source)
-            if s.execute(
-                select(OptOut).where(OptOut.reference_hash == optout_hash(source, ref))
-            ).scalar_one_or_none():
-                raise OptedOut(f"'{ref}' in source '{source}' has opted out of enrolment")
             ident = s.execute(
                 select(Identity).where(Identity.source_id == src.id, Identity.reference == ref)
             ).scalar_one_or_none()
+            if ident is not None:
+                dup = s.scalar(
+                    select(Sample.id).where(
+                        Sample.identity_id == ident.id, Sample.image_sha256 == digest
+                    )
+                )
+                if dup is not None:
+                    raise DuplicateSample(
+                        f"this image is already enrolled for '{ref}' (sample {dup})",
+                        sample_id=dup,
+                        identity_id=ident.id,
+                    )
             created = ident is None
             if ident is None:
                 ident = Identity(
@@ -151,7 +162,7 @@ def store_prepared(
                 identity_id=ident.id,
                 captured_at=captured_at or utcnow(),
                 image_path=str(image_path.relative_to(self.settings.home)) if image_path else None,
-                image_sha256=hashlib.sha256(data).hexdigest(),
+                image_sha256=digest,
                 original_name=original_name,
                 quality=result.detection.quality.to_dict(),
                 face_box={"box": result.detection.bbox.as_list()},
@@ -169,14 +180,25 @@ def store_prepared(
                 sample_id=sample_id,
                 template_id=tid,
                 created_identity=created,
+                rows={
+                    f"identity:{ident.id}": _rowdigest.identity_digest(ident),
+                    f"sample:{sample_id}": _rowdigest.sample_digest(sample),
+                },
             )
             out = EnrollResult(
                 ident.id, ref, sample_id, tid, created, result.detection.quality.to_dict()
             )
-    except BaseException:
-        if image_path is not None:
-            image_path.unlink(missing_ok=True)
+    except OptedOut as exc:
+        if staged is not None:
+            shred(staged)
+        self.record_now(operator, "enroll.refused", "", code=exc.code, **exc.details)
         raise
+    except BaseException:
+        if staged is not None:
+            shred(staged)
+        raise
+    if staged is not None and image_path is not None:
+        _staging.publish(staged, image_path)
     return out
 
 
@@ -229,22 +251,8 @@ def opt_out(
     source: str = "default",
     reason: str | None = None,
 ) -> bool:
-    """Delete the person's records and refuse any later enrolment of the reference."""
-    operator.require("delete")
+    """Delete the person's records and refuse any later enrolment (reference and face)."""
+    from fortify.gallery.optout import opt_out_reference
+
     why = require_reason(reason, "an opt-out")
-    ref = _check_reference(reference)
-    with self.db.session() as s:
-        ident = (
-            s.execute(select(Identity).join(Identity.source).where(Identity.reference == ref))
-            .scalars()
-            .all()
-        )
-        ids = [i.id for i in ident if i.source.name == source]
-    for iid in ids:
-        self.delete_identity(iid, operator=operator, reason=f"opt-out: {why}")
-    with self.write() as s:
-        h = optout_hash(source, ref)
-        if s.execute(select(OptOut).where(OptOut.reference_hash == h)).scalar_one_or_none() is None:
-            s.add(OptOut(reference_hash=h))
-        self.record(s, operator, "opt_out", f"reference:{h[:16]}", deleted=len(ids), reason=why)
-    return bool(ids)
+    return opt_out_reference(self, reference, operator=operator, source=source, reason=why)

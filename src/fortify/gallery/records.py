@@ -10,9 +10,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from fortify.accountability import audit
+from fortify.accountability.anchor import anchors
 from fortify.accountability.operators import Operator
 from fortify.errors import NotFound
+from fortify.gallery.rowdigest import deep_verify
 from fortify.governance.duties import require_reason
+from fortify.store.files import shred
 from fortify.store.tables import ChangeLog, Identity, Sample, Source, TemplateRow
 
 if TYPE_CHECKING:
@@ -110,6 +113,8 @@ def delete_identity(
         for t in templates:
             s.add(ChangeLog(template_id=t.id, model_id=t.model_id, op="remove"))
         files = [self.settings.home / sm.image_path for sm in ident.samples if sm.image_path]
+        gone: dict[str, str | None] = {f"identity:{identity_id}": None}
+        gone.update({f"sample:{sm.id}": None for sm in ident.samples})
         s.delete(ident)
         self.record(
             s,
@@ -119,10 +124,12 @@ def delete_identity(
             reference=ref,
             templates=len(templates),
             reason=reason,
+            rows=gone,
         )
     self.index.catch_up()
     for f in files:
-        f.unlink(missing_ok=True)
+        shred(f)
+    self.scrub_due = True  # the next purge run checkpoints the WAL and saves the index
     return {"identity_id": identity_id, "deleted_templates": len(templates)}
 
 
@@ -142,10 +149,26 @@ def sample_image(self: Gallery, sample_id: str, *, operator: Operator) -> bytes:
     return data
 
 
-def verify_audit(self: Gallery, *, operator: Operator) -> audit.VerifyReport:
+def verify_audit(
+    self: Gallery, *, operator: Operator, deep: bool = False
+) -> audit.VerifyReport:
+    """Walk the chain against every anchor; ``deep`` also checks rows against their digests."""
     operator.require("audit.read")
     with self.db.session() as s:
-        report = audit.verify(s, audit.read_anchor(self.anchor_path))
+        report = audit.verify_anchored(s, anchors(self.settings, self.anchor_path))
+        if report.ok and deep:
+            rows = deep_verify(s)
+            if not rows.ok:
+                report = audit.VerifyReport(
+                    False,
+                    report.entries,
+                    report.head_seq,
+                    report.head_hash,
+                    first_bad_seq=None,
+                    reason="rows do not match the audit log: " + "; ".join(rows.problems[:5]),
+                )
     if report.ok:  # a broken chain is reported, never extended
-        self.record_now(operator, "audit.verify", "", ok=True, entries=report.entries)
+        self.record_now(
+            operator, "audit.verify", "", ok=True, entries=report.entries, deep=deep
+        )
     return report

@@ -19,8 +19,10 @@ from fortify.accountability.authorize import authorize
 from fortify.accountability.operators import Operator
 from fortify.accountability.policy import LEAD_NOTICE, SearchRequest
 from fortify.errors import FortifyError, InvalidInput, NotFound
+from fortify.gallery import staging as _staging
 from fortify.gallery.oversight import make_filter, scoped, summary_row
 from fortify.gallery.ranking import consistency, decision_threshold, rank_candidates
+from fortify.gallery.rowdigest import encounter_digest
 from fortify.governance.duties import annotate_disputes, check_confirmer
 from fortify.imaging import encode_jpeg, read_bytes
 from fortify.modalities.face.engine import FacePick
@@ -87,24 +89,23 @@ def identify(
     now = utcnow()
     result = _result(self, sid, operator, req, k, [probe], now, channel)
     result["purpose_category"] = auth.category
-    capture = _capture(self, sid, 1, probe, rgb, result)
-    with self.write() as s:
-        s.add(
-            Encounter(
-                id=sid,
-                operator=operator.name,
-                purpose=req.purpose,
-                case_id=req.case_id,
-                channel=channel,
-                created_at=now,
-                decision=result["decision"],
-                threshold=result["threshold"],
-                model_id=probe.template.model_id,
-                result=result,
-                probe_path=capture.probe_path,
-                retain_until=_retain_until(self, now, capture),
-            )
+    capture, staged = _capture(self, sid, 1, probe, rgb, result)
+    with _staging.published(staged), self.write() as s:
+        enc = Encounter(
+            id=sid,
+            operator=operator.name,
+            purpose=req.purpose,
+            case_id=req.case_id,
+            channel=channel,
+            created_at=now,
+            decision=result["decision"],
+            threshold=result["threshold"],
+            model_id=probe.template.model_id,
+            result=result,
+            probe_path=capture.probe_path,
+            retain_until=_retain_until(self, now, capture),
         )
+        s.add(enc)
         s.add(capture)
         self.record(
             s,
@@ -117,6 +118,7 @@ def identify(
             channel=channel,
             candidates=[[c["reference"], c["score"]] for c in result["candidates"]],
             **auth.audit(),
+            rows={f"encounter:{sid}": encounter_digest(enc)},
         )
     return result
 
@@ -160,8 +162,8 @@ def add_capture(
     earlier = [decode(r.template) for r in rows if r.template is not None]
     vectors = [t.vector for t in earlier] + [probe.template.vector]
     result = _result(self, search_id, operator, req, k, vectors, created, channel, probe_info=probe)
-    capture = _capture(self, search_id, len(rows) + 1, probe, rgb, result)
-    with self.write() as s:
+    capture, staged = _capture(self, search_id, len(rows) + 1, probe, rgb, result)
+    with _staging.published(staged), self.write() as s:
         enc = s.get(Encounter, search_id)
         if enc is None:
             raise NotFound(f"no search '{search_id}'", search_id=search_id)
@@ -179,6 +181,7 @@ def add_capture(
             decision=result["decision"],
             agree=result["consistency"]["agree"],
             candidates=[[c["reference"], c["score"]] for c in result["candidates"]],
+            rows={f"encounter:{search_id}": encounter_digest(enc)},
         )
     return result
 
@@ -231,28 +234,28 @@ def _result(
 
 def _capture(
     self: Gallery, sid: str, seq: int, probe: FaceResult, rgb: Any, result: dict[str, Any]
-) -> EncounterCapture:
+) -> tuple[EncounterCapture, tuple[Path, Path] | None]:
     path = None
-    if self.settings.probe_retention_hours > 0:
+    staged = None
+    keep = self.settings.probe_retention_hours > 0  # 0: nothing outlives the request
+    if keep:
         p = self.settings.media_dir / "probes" / f"{sid}-{seq}.jpg"
-        p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_bytes(encode_jpeg(rgb))
+        staged = (_staging.stage(self, p, encode_jpeg(rgb)), p)  # published after the commit
         path = str(p.relative_to(self.settings.home))
     top = result["consistency"]["per_capture"][-1]
     return EncounterCapture(
         encounter_id=sid,
         seq=seq,
-        template=probe.template.to_bytes(),
+        template=probe.template.to_bytes() if keep else None,
         probe_path=path,
         quality=probe.detection.quality.to_dict(),
         top=top,
-    )
+    ), staged
 
 
 def _retain_until(self: Gallery, now: datetime, capture: EncounterCapture) -> datetime | None:
-    if self.settings.probe_retention_hours <= 0:
-        return None
-    return now + timedelta(hours=self.settings.probe_retention_hours)
+    """Never None (None read as "forever"): with 0 hours the encounter is due at once."""
+    return now + timedelta(hours=max(0.0, self.settings.probe_retention_hours))
 
 
 def get_search(self: Gallery, search_id: str, *, operator: Operator) -> dict[str, Any]:
@@ -319,5 +322,6 @@ def confirm_match(
             f"search:{search_id}",
             identity_id=identity_id,
             note=note[:500],
+            rows={f"encounter:{search_id}": encounter_digest(enc)},
         )
     return result

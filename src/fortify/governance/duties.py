@@ -25,6 +25,7 @@ MAX_REASON = 500
 OVERSIGHT_ACTIONS = (
     "identity.delete",
     "opt_out",
+    "identity.opt_out",
     "audit.export",
     "searches.export",
     "search.rapid_delete",

@@ -153,7 +153,7 @@ def build_report(g: Gallery, period: Period, eval_path: Path | None = None) -> d
             counts["confirmed_matches"] += 1
         elif action == "identity.delete":
             counts["records_deleted"] += 1
-        elif action == "opt_out":
+        elif action in ("opt_out", "identity.opt_out"):
             counts["opt_outs"] += 1
         elif action == "searches.export":
             counts["exports_of_search_history"] += 1

@@ -80,7 +80,7 @@ class IndexManager:
         """Write index then metadata atomically; a crash leaves the old pair or none."""
         with self._lock:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.path.with_suffix(".index.tmp")
+            tmp = self.path.with_suffix(f".index.tmp{os.getpid()}")  # one per process
             self._index.save(tmp)
             meta = {
                 "model_id": self.model_id,
@@ -89,9 +89,12 @@ class IndexManager:
                 "seq": self.seq,
                 "ntotal": self._index.ntotal,
             }
+            if tmp.is_file():
+                os.chmod(tmp, 0o600)  # templates: private to the service account
             os.replace(tmp, self.path)
-            mtmp = self.meta_path.with_suffix(".json.tmp")
+            mtmp = self.meta_path.with_suffix(f".json.tmp{os.getpid()}")
             mtmp.write_text(json.dumps(meta, indent=1))
+            os.chmod(mtmp, 0o600)
             os.replace(mtmp, self.meta_path)
             self._dirty = False
 

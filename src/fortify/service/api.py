@@ -14,6 +14,7 @@ from fortify.service.routes import (
     searches,
     system,
 )
+from fortify.service.routes import optout as optout_routes
 
 api_router = APIRouter(prefix="/v1")
 for r in (
@@ -27,3 +28,4 @@ for r in (
     queries.router,
 ):
     api_router.include_router(r)
+api_router.include_router(optout_routes.router)

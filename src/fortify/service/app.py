@@ -103,6 +103,8 @@ def create_app(settings: Settings | None = None, gallery: Gallery | None = None)
 def app_from_env() -> FastAPI:
     """App factory for multi-process serving (settings from ``FORTIFY_*`` variables)."""
     from fortify.logging import configure_logging
+    from fortify.procs import die_with_parent_from_env
 
     configure_logging(os.environ.get("FORTIFY_LOG_LEVEL", "WARNING"))
+    die_with_parent_from_env()  # `serve --workers N`: a kill -9 of the parent ends us too
     return create_app(Settings())

@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine as SAEngine
 from sqlalchemy.orm import Session, sessionmaker
 
 from fortify.config import Settings
+from fortify.store.files import touch_private
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +26,7 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute("PRAGMA secure_delete=ON")  # freed pages (purged templates) are zeroed
     cur.close()
 
 
@@ -61,6 +63,8 @@ class Database:
     def __init__(self, settings: Settings) -> None:
         settings.ensure_dirs()
         self.url = settings.db_url
+        if self.url == f"sqlite:///{settings.home / 'fortify.db'}":
+            touch_private(settings.home / "fortify.db")  # 0600; SQLite copies it to -wal/-shm
         self.engine = make_engine(self.url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 

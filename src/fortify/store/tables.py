@@ -13,6 +13,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     String,
@@ -259,3 +260,20 @@ class RecordQuery(Base):
     summary: Mapped[dict[str, Any]] = mapped_column(default=dict)
     payload: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True), nullable=True)
     retain_until: Mapped[datetime | None] = mapped_column(nullable=True, index=True)
+
+
+class OptOutTemplate(Base):
+    """A template of a person who opted out, kept ONLY to refuse their re-enrolment.
+
+    Never part of the search index and never returned as a candidate (migration 0003).
+    """
+
+    __tablename__ = "opt_out_templates"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    opt_out_id: Mapped[int] = mapped_column(ForeignKey("opt_outs.id", ondelete="CASCADE"))
+    model_id: Mapped[str] = mapped_column(String(64), index=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+Index("ix_samples_identity_digest", Sample.identity_id, Sample.image_sha256)

@@ -249,7 +249,11 @@ def test_per_group_hand_checked() -> None:
     assert res.worst_fpir_group == "A" and res.best_fpir_group == "B"
     assert res.fpir_ratio_worst_to_best == math.inf
     d = res.to_dict()
-    assert d["fpir_ratio_worst_to_best"] is None and set(d["groups"]) == {"A", "B", "C"}
+    # best group B has no false positive: a one-event floor (1/4) bounds the ratio, with counts
+    assert d["fpir_ratio_worst_to_best"] == pytest.approx(0.25 / 0.25)
+    assert d["fpir_ratio_is_lower_bound"] is True
+    assert d["false_positives_worst"] == 1 and d["false_positives_best"] == 0
+    assert set(d["groups"]) == {"A", "B", "C"}
     json.dumps(d, allow_nan=False)
 
 

@@ -190,6 +190,7 @@ export async function approvalFor(select) {
 const ACTION_LABELS = {
   "identity.delete": "Record deleted",
   opt_out: "Opt-out",
+  "identity.opt_out": "Opt-out",
   "searches.export": "Search history exported",
   "audit.export": "Audit log exported",
   "search.rapid_delete": "Deleted at once (not a subject)",

@@ -16,9 +16,12 @@ router = APIRouter(tags=["audit"], responses=ERRORS)
 
 
 @router.get("/audit/verify", response_model=AuditVerifyPublic, operation_id="audit-verify")
-def verify(gallery: GalleryDep, operator: OperatorDep) -> AuditVerifyPublic:
-    """Walk the hash chain; names the first bad entry if any was edited, deleted or moved."""
-    return AuditVerifyPublic(**gallery.verify_audit(operator=operator).to_dict())
+def verify(gallery: GalleryDep, operator: OperatorDep, deep: bool = False) -> AuditVerifyPublic:
+    """Walk the hash chain; names the first bad entry if any was edited, deleted or moved.
+
+    ``deep=true`` also checks identity, sample and encounter rows against their audit digests.
+    """
+    return AuditVerifyPublic(**gallery.verify_audit(operator=operator, deep=deep).to_dict())
 
 
 @router.get("/audit/events", operation_id="audit-events")
