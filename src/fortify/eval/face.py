@@ -31,7 +31,7 @@ from fortify.eval.metrics import (
     verification_rates,
 )
 from fortify.eval.protocol import all_pairs, list_identities, split_open_set
-from fortify.eval.templates import Outcome, extract_many
+from fortify.eval.templates import Outcome, extract_many, model_tag
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +41,9 @@ class FaceEvalReport:
     metrics: dict[str, Any]
     curves: dict[str, DetCurve] = field(default_factory=dict)
     impostor_table: FmrTable | None = None
+    nonmated_top: np.ndarray[Any, Any] | None = None
+    """Best score of each acquired non-mated probe (for calibration checks)."""
+    gallery_templates: int = 0
 
 
 def _per_identity_max(
@@ -118,13 +121,19 @@ def evaluate_face(
     progress: Callable[[int, int], None] | None = None,
     label: str | None = None,
     merge_duplicates: bool = True,
+    outcomes: dict[str, Outcome] | None = None,
 ) -> FaceEvalReport:
+    """``outcomes`` (path -> template or failure code) skips extraction (bench scripts)."""
     t_start = time.perf_counter()
     folders = list_identities(root)
     every = sorted(p for ps in folders.values() for p in ps)
-    outcomes, secs = extract_many(
-        every, settings, workers=workers, cache_dir=cache_dir, progress=progress
-    )
+    secs: list[float] = []
+    if outcomes is None:
+        outcomes, secs = extract_many(
+            every, settings, workers=workers, cache_dir=cache_dir, progress=progress
+        )
+    else:
+        outcomes = {str(p): outcomes[str(p.resolve())] for p in every}
     merges: list[list[str]] = []
     if merge_duplicates:
         folders, merges = merge_duplicate_identities(folders, outcomes)
@@ -220,6 +229,7 @@ def evaluate_face(
             "detector": settings.detector,
             "detector_upsample": settings.detector_upsample,
             "flip_average": settings.flip_average,
+            "model_version": model_tag(settings),
         },
         "protocol": {"seed": seed, "enroll": enroll, **split.summary()},
         **ident.to_dict(),
@@ -247,4 +257,4 @@ def evaluate_face(
             failed_mated_groups=fm,
             failed_nonmated_groups=fn,
         ).to_dict()
-    return FaceEvalReport(metrics, curves, score_to_fpr_table(ims))
+    return FaceEvalReport(metrics, curves, score_to_fpr_table(ims), top_non, len(gallery))
