@@ -202,28 +202,30 @@ def cmd_fit(root: Path, out: Path, home: Path, groups_csv: Path | None, seed: in
     }
     for name, o in tests.items():
         report["test"].append(_row(name, run(test_root, o, name).metrics))
-    # calibration fitted on the fit half, threshold applied on the test half
+    # calibration fitted on one half, its threshold applied on the other (both ways)
     w = DLIB_WEIGHT
-    cal_fit = run(fit_root, configs(parts, w)["fused"], "cal")
-    tst = run(test_root, configs(parts, w)["fused"], "cal-test")
-    assert cal_fit.impostor_table is not None and tst.nonmated_top is not None
-    cal = Calibration("fused", cal_fit.impostor_table, "fit half", {})
     report["calibration"] = []
-    for target in (0.1, 0.01):
-        thr, limited = cal.threshold(target, tst.gallery_templates)
-        hits = int((tst.nonmated_top >= thr).sum())
-        n = int(tst.metrics["n_nonmated"])
-        report["calibration"].append(
-            {
-                "w": w,
-                "target_fpir": target,
-                "gallery": tst.gallery_templates,
-                "threshold": round(thr, 4),
-                "resolution_limited": limited,
-                "achieved_fpir": round(hits / max(1, n), 4),
-                "nonmated": n,
-            }
-        )
+    for a, b, tag in ((fit_root, test_root, "fit->test"), (test_root, fit_root, "test->fit")):
+        cal_fit = run(a, configs(parts, w)["fused"], "cal")
+        tst = run(b, configs(parts, w)["fused"], "cal-test")
+        assert cal_fit.impostor_table is not None and tst.nonmated_top is not None
+        cal = Calibration("fused", cal_fit.impostor_table, tag, {})
+        for target in (0.1, 0.01):
+            thr, limited = cal.threshold(target, tst.gallery_templates)
+            hits = int((tst.nonmated_top >= thr).sum())
+            n = int(tst.metrics["n_nonmated"])
+            report["calibration"].append(
+                {
+                    "split": tag,
+                    "w": w,
+                    "target_fpir": target,
+                    "gallery": tst.gallery_templates,
+                    "threshold": round(thr, 4),
+                    "resolution_limited": limited,
+                    "achieved_fpir": round(hits / max(1, n), 4),
+                    "nonmated": n,
+                }
+            )
     print(json.dumps(report, indent=1))
     (out / f"fit-s{seed}.json").write_text(json.dumps(report, indent=1))
 

@@ -99,6 +99,22 @@ def merge_duplicate_identities(
     return merged, [g for g in groups.values() if len(g) > 1]
 
 
+def _dlib_part(outcomes: dict[str, Outcome], settings: Settings) -> dict[str, Outcome]:
+    """The duplicate test's cosine (0.995) is set for dlib's ResNet: use its part of a fused one."""
+    if settings.face_model != "fused-dlib-sface-v1":
+        return outcomes
+    from fortify.modalities.face.fused import split
+
+    out: dict[str, Outcome] = {}
+    for k, v in outcomes.items():
+        if isinstance(v, str):
+            out[k] = v
+        else:
+            d = split(v)[0]
+            out[k] = (d / max(float(np.linalg.norm(d)), 1e-12)).astype(np.float32)
+    return out
+
+
 def read_groups(path: Path) -> dict[str, str]:
     """``identity,group`` rows (a header row is allowed)."""
     with path.open(newline="") as f:
@@ -136,7 +152,7 @@ def evaluate_face(
         outcomes = {str(p): outcomes[str(p.resolve())] for p in every}
     merges: list[list[str]] = []
     if merge_duplicates:
-        folders, merges = merge_duplicate_identities(folders, outcomes)
+        folders, merges = merge_duplicate_identities(folders, _dlib_part(outcomes, settings))
     split = split_open_set(
         folders,
         seed=seed,
