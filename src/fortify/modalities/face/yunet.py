@@ -43,6 +43,11 @@ from fortify.types import Detection
 
 log = logging.getLogger(__name__)
 
+DLIB_BOX = (-0.013, 0.053, 1.069, 0.812)
+"""dlib's HOG box relative to YuNet's: centre shift (x, y) in box widths / heights, then
+width and height scale; medians over 306 CelebA faces both found (every 12th image).
+dlib's 5-point predictor was trained on HOG boxes, so it is run on this box."""
+
 Face = tuple[tuple[float, float, float, float], float, npt.NDArray[np.float64]]
 """(left, top, right, bottom), confidence, (5, 2) points: one YuNet face."""
 
@@ -109,9 +114,13 @@ class YuNetFaceDetector(CascadeFaceDetector):
         found: list[Detection] = []
         with self._lock:
             for (left, top, right, bottom), score, pts in faces:
+                dx, dy, sw, sh = DLIB_BOX
+                w0, h0 = (right - left) / scale, (bottom - top) / scale
+                cx = (left + right) / 2 / scale + dx * w0
+                cy = (top + bottom) / 2 / scale + dy * h0
                 rect = self._dlib.rectangle(
-                    round(left / scale), round(top / scale), round(right / scale),
-                    round(bottom / scale),
+                    round(cx - sw * w0 / 2), round(cy - sh * h0 / 2),
+                    round(cx + sw * w0 / 2), round(cy + sh * h0 / 2),
                 )  # fmt: skip
                 shape = self._shapes(image, rect)
                 chip = self._dlib.get_face_chip(image, shape, size=CHIP_SIZE, padding=CHIP_PADDING)
