@@ -32,12 +32,12 @@ DLIB_WEIGHT = 0.7
 """``w``: the dlib share of the fused score (see module doc and bench/bench_fusion.py)."""
 
 
-def fuse(d: np.ndarray, s: np.ndarray, w: float = DLIB_WEIGHT) -> np.ndarray:  # type: ignore[type-arg]
+def fuse(d: np.ndarray, s: np.ndarray, w: float = DLIB_WEIGHT) -> np.ndarray:
     """Fused template(s) of unit dlib and SFace templates (last axis 128 each)."""
     return np.concatenate([np.sqrt(w) * d, np.sqrt(1.0 - w) * s], axis=-1).astype(np.float32)
 
 
-def split(fused: np.ndarray, w: float = DLIB_WEIGHT) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[type-arg]
+def split(fused: np.ndarray, w: float = DLIB_WEIGHT) -> tuple[np.ndarray, np.ndarray]:
     """The unit dlib and SFace templates inside fused template(s)."""
     half = fused.shape[-1] // 2
     return fused[..., :half] / np.sqrt(w), fused[..., half:] / np.sqrt(1.0 - w)
@@ -57,14 +57,14 @@ class FusedExtractor:
         self.model_digest = f"{dlib.model_digest}+{sface.model_digest}"
         self.flips_itself = True
 
-    def _unit(self, ex: Extractor | SFaceExtractor, chip: RGBImage) -> np.ndarray:  # type: ignore[type-arg]
+    def _unit(self, ex: Extractor | SFaceExtractor, chip: RGBImage) -> np.ndarray:
         v = ex.extract_chip(chip).vector
         if self.flip:
             v = v + ex.extract_chip(np.ascontiguousarray(chip[:, ::-1])).vector
             v = v / max(float(np.linalg.norm(v)), 1e-12)
         return np.asarray(v, np.float32)
 
-    def parts(self, image: RGBImage, detection: Detection) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[type-arg]
+    def parts(self, image: RGBImage, detection: Detection) -> tuple[np.ndarray, np.ndarray]:
         """The unit dlib and SFace templates (flip-averaged when ``flip``)."""
         if detection.chip is None:
             raise ValueError("detection carries no dlib chip")
