@@ -3,6 +3,8 @@
     nice python bench/bench_fusion.py extract ../shared/data/faces/celeba --out /tmp/face13
     nice python bench/bench_fusion.py fit ../shared/data/faces/celeba --out /tmp/face13 \
         --groups ../shared/data/faces/celeba-groups.csv
+    nice python bench/bench_fusion.py table ../shared/data/faces/celeba \
+        --groups ../shared/data/faces/celeba-groups.csv --plots docs/eval
 
 ``extract`` runs YuNet (cascade fallback) once per image and stores, for the face
 ``fortify eval face`` would use, the unit dlib and SFace templates of the face and of its
@@ -242,18 +244,108 @@ def _impostor_sd(r: Path, o: dict[str, Outcome]) -> float:
     return round(float(sc.std()), 5)
 
 
+def cmd_table(root: Path, home: Path, groups_csv: Path | None, plots: Path | None) -> None:
+    """The bake-off: every configuration through ``evaluate_face``, same protocol, seed 0."""
+    groups = read_groups(groups_csv) if groups_csv else None
+    cfgs = {
+        "cascade + dlib (old default)": Settings(
+            home=home, detector="cascade", face_model="dlib-resnet-v1"
+        ),
+        "YuNet + dlib": settings_of("yunet-dlib", home),
+        "YuNet + SFace": settings_of("yunet-sface", home),
+        f"YuNet + fused w={DLIB_WEIGHT} (default)": settings_of("fused", home),
+    }
+    curves = {}
+    print("| pipeline | rank-1 | FNIR@FPIR 0.1 | FNIR@FPIR 0.01 | FNIR@FPIR 0.001 | FTA |"
+          " FNMR@FMR 1e-3 | EER |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|---|")
+    group_rows = []
+    for name, st in cfgs.items():
+        rep = evaluate_face(root, st, cache_dir=home / "eval-cache", groups=groups, label=name)
+        m = rep.metrics
+        curves.update({k: v for k, v in rep.curves.items() if v.kind == "identification"})
+        print(
+            f"| {name} | {m['rank1']:.3f} | {m['fnir_at_fpir_0.1']:.3f} |"
+            f" {m['fnir_at_fpir_0.01']:.3f} | {m['fnir_at_fpir_0.001']:.3f} |"
+            f" {m['failure_to_acquire']:.4f} | {m['fnmr_at_fmr_0.001']:.3f} |"
+            f" {m['verification']['eer']:.3f} |"
+        )
+        if "per_group" in m:
+            g = {k: v for k, v in m["per_group"]["groups"].items() if k != "unknown"}
+            fn = {k: v["fnir_at_global_threshold"] for k, v in g.items()}
+            fp = {k: v["fpir_at_global_threshold"] for k, v in g.items()}
+            cells = " | ".join(f"{fn[k]:.3f} / {fp[k]:.4f}" for k in sorted(g))
+            rf = max(fn.values()) / max(min(fn.values()), 1e-9)
+            rp = max(fp.values()) / max(min(fp.values()), 1e-9)
+            group_rows.append(f"| {name} | {cells} | {rf:.2f} | {rp:.2f} |")
+            heads = sorted(g)
+    if group_rows:
+        print()
+        print("| pipeline | " + " | ".join(f"{h} FNIR / FPIR" for h in heads)
+              + " | FNIR worst/best | FPIR worst/best |")  # fmt: skip
+        print("|---|" + "---|" * (len(heads) + 2))
+        print("\n".join(group_rows))
+    if plots is not None:
+        from fortify.eval.plots import plot_det
+
+        plots.mkdir(parents=True, exist_ok=True)
+        files = plot_det(curves, plots / "det_bakeoff.png", title="Open-set 1:N DET: bake-off")
+        print("DET plot:", *files)
+
+
+def cmd_latency(root: Path, home: Path, n: int) -> None:
+    """Per-stage latency of a probe on one core: wall and CPU (process) time, median."""
+    eng = Engine(Settings(home=home, embed_threads=1)).prepare()
+    ex = eng.extractor
+    assert isinstance(ex, FusedExtractor)
+    paths = sorted(p for ps in list_identities(root).values() for p in ps)[:: max(1, 4163 // n)]
+    stages: dict[str, list[tuple[float, float]]] = {}
+
+    def timed(name: str, f: Any, *args: Any, **kw: Any) -> Any:
+        w0, c0 = time.perf_counter(), time.process_time()
+        out = f(*args, **kw)
+        stages.setdefault(name, []).append((time.perf_counter() - w0, time.process_time() - c0))
+        return out
+
+    for p in paths[:n]:
+        data = p.read_bytes()
+        w0, c0 = time.perf_counter(), time.process_time()
+        im = timed("decode", eng.load, data)
+        try:
+            det, _ = timed("detect (YuNet + dlib 5 points + chip)", eng.acquire, im, face="largest")
+        except FortifyError:
+            continue
+        timed("dlib ResNet x2 (flip)", ex._unit, ex.dlib, det.chip)
+        crop = timed("SFace alignment", ex.sface.crop, im, det)
+        timed("SFace x2 (flip)", ex._unit, ex.sface, crop)
+        stages.setdefault("probe total", []).append(
+            (time.perf_counter() - w0, time.process_time() - c0)
+        )
+    print(f"| stage ({len(stages['probe total'])} photos) | p50 wall ms | p50 CPU ms |")
+    print("|---|---|---|")
+    for k, v in stages.items():
+        a = np.array(v) * 1000
+        print(f"| {k} | {np.median(a[:, 0]):.1f} | {np.median(a[:, 1]):.1f} |")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("cmd", choices=["extract", "seed", "fit"])
+    ap.add_argument("cmd", choices=["extract", "seed", "fit", "table", "latency"])
     ap.add_argument("root", type=Path)
     ap.add_argument("--out", type=Path, default=Path("/tmp/face13"))
     ap.add_argument("--home", type=Path, default=Settings().home)
     ap.add_argument("--groups", type=Path, default=None)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--plots", type=Path, default=None)
+    ap.add_argument("--n", type=int, default=200, help="latency: photos timed")
     a = ap.parse_args()
     if a.cmd == "extract":
         cmd_extract(a.root, a.out, a.home, a.workers)
+    elif a.cmd == "latency":
+        cmd_latency(a.root, a.home, a.n)
+    elif a.cmd == "table":
+        cmd_table(a.root, a.home, a.groups, a.plots)
     elif a.cmd == "seed":
         seed_caches(a.out, a.home)
     else:
