@@ -13,8 +13,8 @@ half of the dev identities (``bench/bench_fusion.py fit``): z-normalising each c
 its impostor mean and standard deviation and averaging is, up to a constant shift that
 changes neither ranking nor calibrated thresholds, the weighted sum with
 ``w = (1/sd_dlib) / (1/sd_dlib + 1/sd_sface)``; impostor sd 0.039 (dlib) and 0.093 (SFace)
-give ``w = 0.70``. (A grid search on FNIR at FPIR 0.01 was flat and dominated by a few
-mislabelled identities on the fitting half, so the z-norm weight is used.)
+give ``w = 0.70``. (A grid search of FNIR at FPIR 0.01 on the fitting half preferred
+0.8, the grid's edge, but was worse on the other half; docs/accuracy.md.)
 """
 
 from __future__ import annotations
