@@ -121,7 +121,7 @@ def server(
         **os.environ,
         "FORTIFY_HOME": str(home),
         "FORTIFY_MATCH_THRESHOLD": str(TEST_THRESHOLD),
-        "PYTHONPATH": str(ROOT),
+        "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p),
     }
     env.pop("FORTIFY_DATABASE_URL", None)
     env.pop("FORTIFY_TOKEN", None)
