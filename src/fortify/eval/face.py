@@ -31,7 +31,7 @@ from fortify.eval.metrics import (
     verification_rates,
 )
 from fortify.eval.protocol import all_pairs, list_identities, split_open_set
-from fortify.eval.templates import Outcome, extract_many
+from fortify.eval.templates import Outcome, extract_many, model_tag
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +41,9 @@ class FaceEvalReport:
     metrics: dict[str, Any]
     curves: dict[str, DetCurve] = field(default_factory=dict)
     impostor_table: FmrTable | None = None
+    nonmated_top: np.ndarray[Any, Any] | None = None
+    """Best score of each acquired non-mated probe (for calibration checks)."""
+    gallery_templates: int = 0
 
 
 def _per_identity_max(
@@ -96,6 +99,22 @@ def merge_duplicate_identities(
     return merged, [g for g in groups.values() if len(g) > 1]
 
 
+def _dlib_part(outcomes: dict[str, Outcome], settings: Settings) -> dict[str, Outcome]:
+    """The duplicate test's cosine (0.995) is set for dlib's ResNet: use its part of a fused one."""
+    if settings.face_model != "fused-dlib-sface-v1":
+        return outcomes
+    from fortify.modalities.face.fused import split
+
+    out: dict[str, Outcome] = {}
+    for k, v in outcomes.items():
+        if isinstance(v, str):
+            out[k] = v
+        else:
+            d = split(v)[0]
+            out[k] = (d / max(float(np.linalg.norm(d)), 1e-12)).astype(np.float32)
+    return out
+
+
 def read_groups(path: Path) -> dict[str, str]:
     """``identity,group`` rows (a header row is allowed)."""
     with path.open(newline="") as f:
@@ -118,16 +137,22 @@ def evaluate_face(
     progress: Callable[[int, int], None] | None = None,
     label: str | None = None,
     merge_duplicates: bool = True,
+    outcomes: dict[str, Outcome] | None = None,
 ) -> FaceEvalReport:
+    """``outcomes`` (path -> template or failure code) skips extraction (bench scripts)."""
     t_start = time.perf_counter()
     folders = list_identities(root)
     every = sorted(p for ps in folders.values() for p in ps)
-    outcomes, secs = extract_many(
-        every, settings, workers=workers, cache_dir=cache_dir, progress=progress
-    )
+    secs: list[float] = []
+    if outcomes is None:
+        outcomes, secs = extract_many(
+            every, settings, workers=workers, cache_dir=cache_dir, progress=progress
+        )
+    else:
+        outcomes = {str(p): outcomes[str(p.resolve())] for p in every}
     merges: list[list[str]] = []
     if merge_duplicates:
-        folders, merges = merge_duplicate_identities(folders, outcomes)
+        folders, merges = merge_duplicate_identities(folders, _dlib_part(outcomes, settings))
     split = split_open_set(
         folders,
         seed=seed,
@@ -220,6 +245,7 @@ def evaluate_face(
             "detector": settings.detector,
             "detector_upsample": settings.detector_upsample,
             "flip_average": settings.flip_average,
+            "model_version": model_tag(settings),
         },
         "protocol": {"seed": seed, "enroll": enroll, **split.summary()},
         **ident.to_dict(),
@@ -247,4 +273,4 @@ def evaluate_face(
             failed_mated_groups=fm,
             failed_nonmated_groups=fn,
         ).to_dict()
-    return FaceEvalReport(metrics, curves, score_to_fpr_table(ims))
+    return FaceEvalReport(metrics, curves, score_to_fpr_table(ims), top_non, len(gallery))

