@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from typing import Any
@@ -49,11 +50,26 @@ _HTTP_CODES = {
 }
 
 
+async def _note_denied(request: Request, exc: FortifyError) -> None:
+    """Refusals go to the audit (aggregated there, see service/denials.py)."""
+    denials = getattr(request.app.state, "denials", None)
+    if denials is None:
+        return
+    op = getattr(request.state, "operator", None)
+    actor = str(getattr(op, "name", None) or exc.details.get("user") or "anonymous")
+    client = request.client.host if request.client else "?"
+    await asyncio.to_thread(
+        denials.note, exc.http_status, exc.code, actor, client, request.method, request.url.path
+    )
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(FortifyError)
     async def _fortify(request: Request, exc: FortifyError) -> JSONResponse:
         if exc.http_status >= 500:
             log.error("internal error %s: %s", exc.code, exc.message)
+        if exc.http_status in (401, 403):
+            await _note_denied(request, exc)
         return error_response(request, exc.http_status, exc.code, exc.message, exc.details)
 
     @app.exception_handler(RequestValidationError)
@@ -67,6 +83,13 @@ def install(app: FastAPI) -> None:
         if "purpose" in missing:
             return error_response(
                 request, 422, "purpose_required", "every search needs a stated purpose"
+            )
+        if any(e["loc"][-1:] == ["purpose"] for e in errors):  # too short or too long
+            return error_response(
+                request,
+                422,
+                "purpose_required",
+                "every search needs a stated purpose (at least 3 visible characters, at most 500)",
             )
         if "image" in missing:
             return error_response(request, 422, "image_required", "an image file is required")
