@@ -19,7 +19,25 @@ from fortify.service.guard import Guard
 log = logging.getLogger(__name__)
 
 
+class RedactQuery(logging.Filter):
+    """Access-log lines keep the path, never the query string (case ids, names)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str):
+            path, sep, _ = args[2].partition("?")
+            record.args = (*args[:2], path + ("?…" if sep else ""), *args[3:])
+        return True
+
+
+def redact_access_log() -> None:
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, RedactQuery) for f in access.filters):
+        access.addFilter(RedactQuery())
+
+
 def install(app: FastAPI, settings: Settings, gallery: Gallery) -> None:
+    redact_access_log()
     denials = DenialLog(gallery)
     app.state.denials = denials
     app.state.image_gate = LargeImageGate(
@@ -46,6 +64,7 @@ def install(app: FastAPI, settings: Settings, gallery: Gallery) -> None:
 
 async def flush_loop(app: FastAPI) -> None:
     denials: DenialLog = app.state.denials
+    redact_access_log()  # again: uvicorn may have configured its loggers after create_app
     while True:
         await asyncio.sleep(denials.window_s)
         await asyncio.to_thread(denials.flush)
