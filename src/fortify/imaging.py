@@ -127,11 +127,11 @@ def _decode_reduced(
     img: Image.Image, max_decode_pixels: int | None, max_side: int | None
 ) -> Image.Image:
     """Decode at most ``max_decode_pixels`` and return RGB no larger than ``max_side``."""
-    orientation = _orientation(img)
     w, h = img.size
     if max_side is not None and max(w, h) > max_side and img.format in ("JPEG", "MPO"):
-        scale = max_side / max(w, h)
-        # the decoder picks the smallest 1/2, 1/4, 1/8 scale still at least this size
+        # the decoder picks the strongest 1/2, 1/4, 1/8 scale that keeps at least this
+        # size; asking for half of max_side lands the result between half and all of it
+        scale = max_side / max(w, h) / 2
         img.draft("RGB", (max(1, math.ceil(w * scale)), max(1, math.ceil(h * scale))))
     dw, dh = img.size
     if max_decode_pixels is not None and dw * dh > max_decode_pixels:
@@ -143,6 +143,7 @@ def _decode_reduced(
             limit=max_decode_pixels,
         )
     img.load()
+    orientation = _orientation(img)  # after the size check: PNG reads EXIF by decoding
     if max_side is not None and max(dw, dh) > max_side:
         img = img.reduce(math.ceil(max(dw, dh) / max_side))
     if orientation in _TRANSPOSE:
