@@ -105,7 +105,7 @@ def main() -> None:
     ap.add_argument("--uploaders", type=int, default=4)
     ap.add_argument("--upload-mb", type=int, default=200)
     ap.add_argument("--real", type=int, default=10)
-    ap.add_argument("--rss-ceiling-mb", type=float, default=2048.0)
+    ap.add_argument("--rss-ceiling-mb", type=float, default=3072.0)
     ap.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "abuse.json")
     a = ap.parse_args()
     console = Console()

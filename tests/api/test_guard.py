@@ -179,3 +179,9 @@ def test_access_log_has_no_query_strings(enrolled: Gallery, tmp_path: Path) -> N
 def test_public_routes_need_no_token(client: TestClient, sock_family: int) -> None:
     assert client.get("/v1/health").status_code == 200
     assert client.get("/").status_code == 200
+
+
+def test_undeclared_method_says_what_is_allowed(client: TestClient, tokens: dict[str, str]) -> None:
+    r = client.put("/v1/health")
+    assert r.status_code == 405 and "GET" in r.headers["allow"]
+    assert r.json()["error"]["code"] == "method_not_allowed"

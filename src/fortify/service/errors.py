@@ -26,6 +26,20 @@ def request_id(request: Request) -> str:
 
 
 def error_response(
+    request: Request,
+    status: int,
+    code: str,
+    message: str,
+    details: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    response = _error_json(request, status, code, message, details)
+    if headers:  # e.g. Allow on a 405
+        response.headers.update(headers)
+    return response
+
+
+def _error_json(
     request: Request, status: int, code: str, message: str, details: dict[str, Any] | None = None
 ) -> JSONResponse:
     return JSONResponse(
@@ -100,7 +114,7 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = _HTTP_CODES.get(exc.status_code, "http_error")
-        return error_response(request, exc.status_code, code, str(exc.detail))
+        return error_response(request, exc.status_code, code, str(exc.detail), headers=exc.headers)
 
     @app.exception_handler(Exception)
     async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
