@@ -185,3 +185,5 @@ def test_undeclared_method_says_what_is_allowed(client: TestClient, tokens: dict
     r = client.put("/v1/health")
     assert r.status_code == 405 and "GET" in r.headers["allow"]
     assert r.json()["error"]["code"] == "method_not_allowed"
+    r = client.options("/v1/searches", headers=auth(tokens["officer"]))
+    assert r.status_code == 405 and r.headers["allow"] == "GET, POST"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import uuid
 from typing import Any
 
@@ -77,6 +78,21 @@ async def _note_denied(request: Request, exc: FortifyError) -> None:
     )
 
 
+def _allowed(request: Request) -> str | None:
+    """The methods the OpenAPI schema documents for this path (None: not an API path)."""
+    table: list[tuple[re.Pattern[str], str]] | None = getattr(request.app.state, "allow", None)
+    if table is None:
+        table = []
+        for path, ops in request.app.openapi().get("paths", {}).items():
+            rx = re.compile("^" + re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(path)) + "$")
+            table.append((rx, ", ".join(sorted(m.upper() for m in ops))))
+        request.app.state.allow = table
+    for rx, methods in table:
+        if rx.match(request.url.path):
+            return methods
+    return None
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(FortifyError)
     async def _fortify(request: Request, exc: FortifyError) -> JSONResponse:
@@ -114,7 +130,11 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = _HTTP_CODES.get(exc.status_code, "http_error")
-        return error_response(request, exc.status_code, code, str(exc.detail), headers=exc.headers)
+        headers = dict(exc.headers or {})
+        allowed = _allowed(request) if exc.status_code == 405 else None
+        if allowed:  # every documented method on this path, not only the first route's
+            headers["Allow"] = allowed
+        return error_response(request, exc.status_code, code, str(exc.detail), headers=headers)
 
     @app.exception_handler(Exception)
     async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
