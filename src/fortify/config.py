@@ -121,6 +121,30 @@ class Settings(BaseSettings):
         "(e.g. to append it to a write-once log).",
     )
 
+    # hardening (tokens, decode budget, docs)
+    token_ttl_days: float = Field(
+        default=90.0, gt=0, le=3650, description="API tokens expire this long after issue."
+    )
+    max_probe_pixels: int = Field(
+        default=16_000_000,
+        ge=65_536,
+        description="Most pixels decoded at full resolution per uploaded image (JPEGs are "
+        "decoded at a reduced size first, so only their reduced size counts).",
+    )
+    max_decode_side: int = Field(
+        default=4096, ge=512, description="Decoded images are reduced to this longest side."
+    )
+    large_image_pixels: int = Field(
+        default=4_000_000,
+        ge=0,
+        description="Uploads above this many pixels are processed one slot at a time.",
+    )
+    large_image_slots: int = Field(default=1, ge=1, le=64)
+    large_image_wait_s: float = Field(default=30.0, gt=0, description="Then 503 busy.")
+    api_docs: bool = Field(
+        default=True, description="Serve /docs (Swagger UI from the pinned local package)."
+    )
+
     @property
     def db_url(self) -> str:
         if self.database_url:

@@ -99,6 +99,17 @@ class Forbidden(FortifyError):
     http_status = 403
 
 
+class TokenExpired(Unauthorized):
+    code = "token_expired"
+
+
+class ServiceBusy(FortifyError):
+    """Too many expensive requests at once; retry later."""
+
+    code = "busy"
+    http_status = 503
+
+
 class OptedOut(FortifyError):
     """The person asked not to be enrolled; enrolment is refused."""
 

@@ -221,7 +221,10 @@ def test_quality_check_guides_without_storing(
     assert bad.status_code == 422 and bad.json()["error"]["code"] == "invalid_image"
     with enrolled.db.session() as s:
         assert s.scalar(select(func.count()).select_from(Encounter)) == searches
-    assert _audit_head(enrolled) == head  # a preview check is not a search
+    # a preview check is not a search: only the two refusals (403, 401) are audited
+    assert _audit_head(enrolled) == head + 2
+    denied = _events(enrolled, "auth.denied")
+    assert {json.loads(e.details)["status"] for e in denied} == {401, 403}
 
 
 def test_pwa_root_files_are_served(client: TestClient) -> None:

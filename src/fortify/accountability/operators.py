@@ -7,12 +7,20 @@ import hashlib
 import re
 import secrets
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from fortify.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
+from fortify.errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    TokenExpired,
+    Unauthorized,
+)
 from fortify.store.tables import User
 
 Role = Literal["officer", "supervisor", "auditor", "admin"]
@@ -94,16 +102,52 @@ def rotate_token(session: Session, name: str) -> str:
         raise NotFound(f"no user '{name}'", name=name)
     token = new_token()
     user.token_hash = hash_token(token)
+    user.token_issued_at = datetime.now(UTC)
     user.active = True
     return token
 
 
-def authenticate(session: Session, token: str | None) -> Operator:
+def authenticate(session: Session, token: str | None, ttl_days: float | None = None) -> Operator:
+    """The operator holding ``token``; tokens older than ``ttl_days`` are refused."""
     if not token:
         raise Unauthorized("an API token is required (Authorization: Bearer <token>)")
     user = session.execute(
         select(User).where(User.token_hash == hash_token(token.strip()))
     ).scalar_one_or_none()
-    if user is None or not user.active:
+    if user is None:
         raise Unauthorized("invalid or revoked API token")
+    if not user.active:
+        raise Unauthorized("this operator is disabled", user=user.name)
+    if ttl_days is not None:
+        issued = user.token_issued_at or user.created_at
+        issued = issued.replace(tzinfo=UTC) if issued.tzinfo is None else issued
+        expires = issued + timedelta(days=ttl_days)
+        if datetime.now(UTC) >= expires:
+            raise TokenExpired(
+                f"API token expired on {expires.isoformat(timespec='seconds')}; "
+                "ask an administrator for a new one (fortify users rotate)",
+                user=user.name,
+            )
     return Operator(name=user.name, role=user.role)
+
+
+def _user(session: Session, name: str) -> User:
+    user = session.execute(select(User).where(User.name == name)).scalar_one_or_none()
+    if user is None:
+        raise NotFound(f"no user '{name}'", name=name)
+    return user
+
+
+def set_active(session: Session, name: str, active: bool) -> User:
+    """Disable (or re-enable) an operator; a disabled operator's token is refused."""
+    user = _user(session, name)
+    user.active = active
+    return user
+
+
+def revoke_token(session: Session, name: str) -> User:
+    """Invalidate the operator's token now; ``rotate`` issues a new one."""
+    user = _user(session, name)
+    # a random hash that no token maps to (the column is unique and not null)
+    user.token_hash = hashlib.sha256(b"revoked:" + secrets.token_bytes(32)).hexdigest()
+    return user

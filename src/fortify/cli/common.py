@@ -51,7 +51,7 @@ class Ctx:
         """The token's operator when a token is given, else the local OS account."""
         if self.token:
             with self.gallery.db.session() as s:
-                return authenticate(s, self.token)
+                return authenticate(s, self.token, self.settings.token_ttl_days)
         return local_operator()
 
     def close(self) -> None:

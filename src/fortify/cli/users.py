@@ -7,7 +7,13 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import select
 
-from fortify.accountability.operators import ROLES, create_user, rotate_token
+from fortify.accountability.operators import (
+    ROLES,
+    create_user,
+    revoke_token,
+    rotate_token,
+    set_active,
+)
 from fortify.cli.common import Ctx, common_options, handle_errors, pass_ctx, print_json
 from fortify.store.tables import User
 
@@ -53,6 +59,51 @@ def register(cli: click.Group) -> None:
             g.record(s, op, "user.rotate_token", f"user:{name}")
         click.echo(token)
 
+    @users_group.command("disable")
+    @click.argument("name")
+    @common_options
+    @pass_ctx
+    @handle_errors
+    def disable_cmd(ctx: Ctx, name: str) -> None:
+        """Disable NAME: its token is refused until `users enable` (audited)."""
+        g = ctx.gallery
+        op = ctx.operator()
+        op.require("users.manage")
+        with g.write() as s:
+            set_active(s, name, False)
+            g.record(s, op, "user.disable", f"user:{name}")
+        click.echo(f"disabled '{name}'")
+
+    @users_group.command("enable")
+    @click.argument("name")
+    @common_options
+    @pass_ctx
+    @handle_errors
+    def enable_cmd(ctx: Ctx, name: str) -> None:
+        """Re-enable NAME (its token, if not revoked or expired, works again)."""
+        g = ctx.gallery
+        op = ctx.operator()
+        op.require("users.manage")
+        with g.write() as s:
+            set_active(s, name, True)
+            g.record(s, op, "user.enable", f"user:{name}")
+        click.echo(f"enabled '{name}'")
+
+    @users_group.command("revoke")
+    @click.argument("name")
+    @common_options
+    @pass_ctx
+    @handle_errors
+    def revoke_cmd(ctx: Ctx, name: str) -> None:
+        """Revoke NAME's token now (`users rotate` issues a new one; audited)."""
+        g = ctx.gallery
+        op = ctx.operator()
+        op.require("users.manage")
+        with g.write() as s:
+            revoke_token(s, name)
+            g.record(s, op, "user.revoke_token", f"user:{name}")
+        click.echo(f"revoked the token of '{name}'")
+
     from fortify.cli.training import register_training
 
     register_training(users_group)
@@ -67,8 +118,9 @@ def register(cli: click.Group) -> None:
         with ctx.gallery.db.session() as s:
             users = s.scalars(select(User).order_by(User.name)).all()
         t = Table(title="Operators")
-        for col in ("name", "role", "active", "created"):
+        for col in ("name", "role", "active", "created", "token issued"):
             t.add_column(col)
         for u in users:
-            t.add_row(u.name, u.role, str(u.active), u.created_at.isoformat()[:19])
+            issued = u.token_issued_at.isoformat()[:19] if u.token_issued_at else "-"
+            t.add_row(u.name, u.role, str(u.active), u.created_at.isoformat()[:19], issued)
         Console().print(t)

@@ -168,6 +168,15 @@ def history(
                 base.order_by(Encounter.created_at.desc(), Encounter.id).limit(limit).offset(offset)
             )
         ]
+    self.record_now(
+        operator,
+        "searches.history",
+        "",
+        limit=limit,
+        offset=offset,
+        returned=len(items),
+        **f.to_dict(),
+    )
     return {
         "total": total,
         "limit": limit,

@@ -282,13 +282,17 @@ def list_searches(
     q = scoped(select(Encounter), operator, f)
     q = q.order_by(Encounter.created_at.desc()).limit(limit).offset(offset)
     with self.db.session() as s:
-        return [
+        rows = [
             {
                 **summary_row(e),
                 "agree": bool((e.result.get("consistency") or {}).get("agree", True)),
             }
             for e in s.scalars(q)
         ]
+    self.record_now(
+        operator, "searches.list", "", limit=limit, offset=offset, returned=len(rows), **f.to_dict()
+    )
+    return rows
 
 
 def confirm_match(

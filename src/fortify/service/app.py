@@ -6,19 +6,18 @@ import asyncio
 import contextlib
 import logging
 import os
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
 from fortify import __version__
 from fortify.config import Settings
 from fortify.gallery import Gallery
-from fortify.service import errors
+from fortify.service import errors, hardening
 from fortify.service.api import api_router
 from fortify.service.routes import pwa
 
@@ -50,10 +49,13 @@ def create_app(settings: Settings | None = None, gallery: Gallery | None = None)
         await asyncio.to_thread(gallery.open_index)
         await asyncio.to_thread(gallery.purge_expired)
         task = asyncio.create_task(_purge_loop(gallery))
+        denials = asyncio.create_task(hardening.flush_loop(app))
         yield
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        for t in (task, denials):
+            t.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await t
+        await asyncio.to_thread(app.state.denials.flush)
         await asyncio.to_thread(gallery.close)
 
     app = FastAPI(
@@ -65,28 +67,14 @@ def create_app(settings: Settings | None = None, gallery: Gallery | None = None)
             "Results are investigative leads, never identifications."
         ),
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.gallery = gallery
     errors.install(app)
 
-    @app.middleware("http")
-    async def limits_and_ids(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        request.state.request_id = request.headers.get("x-request-id") or uuid.uuid4().hex[:16]
-        length = request.headers.get("content-length")
-        limit = settings.max_upload_bytes + 64 * 1024  # room for the other form fields
-        if length and length.isdigit() and int(length) > limit:
-            return errors.error_response(
-                request,
-                413,
-                "payload_too_large",
-                f"request body is larger than {settings.max_upload_bytes} bytes",
-            )
-        response = await call_next(request)
-        response.headers["X-Request-ID"] = request.state.request_id
-        return response
+    hardening.install(app, settings, gallery)
 
     app.include_router(api_router)
     app.include_router(pwa.router)

@@ -162,6 +162,8 @@ class User(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # when the current token was issued (expiry = this + FORTIFY_TOKEN_TTL_DAYS)
+    token_issued_at: Mapped[datetime | None] = mapped_column(default=utcnow, nullable=True)
 
 
 class OptOut(Base):

@@ -171,7 +171,13 @@ class Engine:
 
     def load(self, source: str | Path | bytes) -> RGBImage:
         s = self.settings
-        return load_image(source, max_bytes=s.max_upload_bytes, max_pixels=s.max_image_pixels)
+        return load_image(
+            source,
+            max_bytes=s.max_upload_bytes,
+            max_pixels=s.max_image_pixels,
+            max_decode_pixels=s.max_probe_pixels,
+            max_side=s.max_decode_side,
+        )
 
     def detect(self, image: RGBImage) -> list[Detection]:
         return self.detector.detect(image)

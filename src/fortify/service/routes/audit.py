@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 from sqlalchemy import select
 
 from fortify.service.deps import GalleryDep, OperatorDep
-from fortify.service.routes.common import ERRORS
+from fortify.service.routes.common import ERRORS, MAX_SEQ
 from fortify.service.schemas import AuditVerifyPublic
 from fortify.store.tables import AuditEvent
 
@@ -28,7 +28,7 @@ def verify(gallery: GalleryDep, operator: OperatorDep, deep: bool = False) -> Au
 def events(
     gallery: GalleryDep,
     operator: OperatorDep,
-    after_seq: Annotated[int, Query(ge=0)] = 0,
+    after_seq: Annotated[int, Query(ge=0, le=MAX_SEQ)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> dict[str, Any]:
     """Export a page of the audit log (the export itself is audited)."""

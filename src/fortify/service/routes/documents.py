@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from fortify.errors import NotFound
 from fortify.gallery.documents import get_document_scan, scan_document
-from fortify.service.deps import GalleryDep, OperatorDep, SettingsDep
+from fortify.service.deps import GalleryDep, ImageGateDep, OperatorDep, SettingsDep
 from fortify.service.routes.common import ERRORS
 from fortify.service.uploads import read_upload
 
@@ -44,6 +44,7 @@ def create_scan(
     gallery: GalleryDep,
     settings: SettingsDep,
     operator: OperatorDep,
+    gate: ImageGateDep,
     image: Annotated[UploadFile, File(description="Photo of the document (MRZ or PDF417).")],
     purpose: Annotated[str, Form(description="Why this scan is made (required).")],
     case_id: Annotated[str | None, Form()] = None,
@@ -58,16 +59,17 @@ def create_scan(
     operator.require("search")
     data = read_upload(image, settings.max_upload_bytes)
     face_data = read_upload(face, settings.max_upload_bytes) if face is not None else None
-    result = scan_document(
-        gallery,
-        data,
-        operator=operator,
-        purpose=purpose,
-        case_id=case_id,
-        channel="api",
-        search_id=search_id or None,
-        face_image=face_data,
-    )
+    with gate.admit(data):
+        result = scan_document(
+            gallery,
+            data,
+            operator=operator,
+            purpose=purpose,
+            case_id=case_id,
+            channel="api",
+            search_id=search_id or None,
+            face_image=face_data,
+        )
     return DocumentScanPublic(**result)
 
 

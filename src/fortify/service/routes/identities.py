@@ -6,8 +6,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Query, Response, UploadFile, status
 
-from fortify.service.deps import GalleryDep, OperatorDep, SettingsDep
-from fortify.service.routes.common import ERRORS, parse_face
+from fortify.service.deps import GalleryDep, ImageGateDep, OperatorDep, SettingsDep
+from fortify.service.routes.common import (
+    ERRORS,
+    FACE_DESCRIPTION,
+    FACE_PATTERN,
+    MAX_OFFSET,
+    parse_face,
+)
 from fortify.service.schemas import DeletedPublic, EnrollPublic, IdentitiesPublic, IdentityPublic
 from fortify.service.uploads import read_upload
 
@@ -24,26 +30,28 @@ def create_identity(
     gallery: GalleryDep,
     settings: SettingsDep,
     operator: OperatorDep,
-    image: Annotated[UploadFile, File(description="A face photo.")],
+    gate: ImageGateDep,
+    image: Annotated[UploadFile, File(description="A face photo (required).")],
     reference: Annotated[str, Form(description="External reference in the source system.")],
     source: Annotated[str, Form()] = "default",
     display_name: Annotated[str | None, Form()] = None,
     synthetic: Annotated[bool, Form()] = False,
-    face: Annotated[str | None, Form(description="'largest' or a face index")] = None,
+    face: Annotated[str | None, Form(description=FACE_DESCRIPTION, pattern=FACE_PATTERN)] = None,
 ) -> EnrollPublic:
     """Enrol a photo under ``reference`` (the identity is created if new)."""
     operator.require("enroll")
     data = read_upload(image, settings.max_upload_bytes)
-    r = gallery.enroll_image(
-        data,
-        reference=reference,
-        operator=operator,
-        source=source,
-        display_name=display_name,
-        synthetic=synthetic,
-        face=parse_face(face),
-        original_name=image.filename,
-    )
+    with gate.admit(data):
+        r = gallery.enroll_image(
+            data,
+            reference=reference,
+            operator=operator,
+            source=source,
+            display_name=display_name,
+            synthetic=synthetic,
+            face=parse_face(face),
+            original_name=image.filename,
+        )
     return EnrollPublic(**r.to_dict())
 
 
@@ -52,7 +60,7 @@ def list_identities(
     gallery: GalleryDep,
     operator: OperatorDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     source: str | None = None,
     reference: str | None = None,
 ) -> IdentitiesPublic:
@@ -94,13 +102,15 @@ def add_sample(
     gallery: GalleryDep,
     settings: SettingsDep,
     operator: OperatorDep,
+    gate: ImageGateDep,
     identity_id: str,
-    image: Annotated[UploadFile, File()],
-    face: Annotated[str | None, Form()] = None,
+    image: Annotated[UploadFile, File(description="A face photo (required).")],
+    face: Annotated[str | None, Form(description=FACE_DESCRIPTION, pattern=FACE_PATTERN)] = None,
 ) -> EnrollPublic:
     operator.require("enroll")
     data = read_upload(image, settings.max_upload_bytes)
-    r = gallery.add_sample(identity_id, data, operator=operator, face=parse_face(face))
+    with gate.admit(data):
+        r = gallery.add_sample(identity_id, data, operator=operator, face=parse_face(face))
     return EnrollPublic(**r.to_dict())
 
 

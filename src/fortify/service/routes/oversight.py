@@ -16,8 +16,8 @@ from fastapi import APIRouter, File, Query, Response, UploadFile
 from pydantic import BaseModel, Field
 
 from fortify.gallery import oversight
-from fortify.service.deps import GalleryDep, OperatorDep, SettingsDep
-from fortify.service.routes.common import ERRORS
+from fortify.service.deps import GalleryDep, ImageGateDep, OperatorDep, SettingsDep
+from fortify.service.routes.common import ERRORS, MAX_OFFSET, WHEN_PATTERN
 from fortify.service.uploads import read_upload
 
 router = APIRouter(tags=["oversight"], responses=ERRORS)
@@ -25,9 +25,27 @@ router = APIRouter(tags=["oversight"], responses=ERRORS)
 OperatorQ = Annotated[
     str | None, Query(alias="operator", description="Operator name (ignored for officers).")
 ]
-SinceQ = Annotated[str | None, Query(description="From this date or ISO date-time (UTC).")]
-UntilQ = Annotated[str | None, Query(description="Up to this date (inclusive) or date-time.")]
-DecisionQ = Annotated[str | None, Query(description='"candidates" or "no_candidate"')]
+SinceQ = Annotated[
+    str | None,
+    Query(
+        description="From this date (YYYY-MM-DD) or ISO 8601 date-time (UTC if no zone).",
+        pattern=WHEN_PATTERN,
+    ),
+]
+UntilQ = Annotated[
+    str | None,
+    Query(
+        description="Up to this date (YYYY-MM-DD, inclusive) or ISO 8601 date-time.",
+        pattern=WHEN_PATTERN,
+    ),
+]
+DecisionQ = Annotated[
+    str | None,
+    Query(
+        description='"candidates" or "no_candidate"',
+        pattern=r"^\s*(candidates|no_candidate)?\s*$",
+    ),
+]
 
 
 class HistoryItem(BaseModel):
@@ -83,7 +101,7 @@ def history(
     since: SinceQ = None,
     until: UntilQ = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> HistoryPublic:
     """Past searches, newest first: officers see their own, the other roles all."""
     f = oversight.make_filter(
@@ -145,8 +163,10 @@ def quality(
     gallery: GalleryDep,
     settings: SettingsDep,
     operator: OperatorDep,
-    image: Annotated[UploadFile, File(description="A preview frame.")],
+    gate: ImageGateDep,
+    image: Annotated[UploadFile, File(description="A preview frame (required).")],
 ) -> QualityCheckPublic:
     """Faces and quality warnings of a preview frame, for live guidance. Stores nothing."""
     data = read_upload(image, settings.max_upload_bytes)
-    return QualityCheckPublic(**oversight.quality_check(gallery, data, operator=operator))
+    with gate.admit(data):
+        return QualityCheckPublic(**oversight.quality_check(gallery, data, operator=operator))

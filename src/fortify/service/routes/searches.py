@@ -6,8 +6,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Query, UploadFile
 
-from fortify.service.deps import GalleryDep, OperatorDep, SettingsDep
-from fortify.service.routes.common import ERRORS, parse_face
+from fortify.service.deps import GalleryDep, ImageGateDep, OperatorDep, SettingsDep
+from fortify.service.routes.common import (
+    ERRORS,
+    FACE_DESCRIPTION,
+    FACE_PATTERN,
+    MAX_OFFSET,
+    PURPOSE_DESCRIPTION,
+    parse_face,
+)
 from fortify.service.schemas import ConfirmBody, SearchPublic, SearchSummary
 from fortify.service.uploads import read_upload
 
@@ -19,11 +26,12 @@ def create_search(
     gallery: GalleryDep,
     settings: SettingsDep,
     operator: OperatorDep,
-    image: Annotated[UploadFile, File(description="The probe photo.")],
-    purpose: Annotated[str, Form(description="Why this search is made (required).")],
-    case_id: Annotated[str | None, Form()] = None,
+    gate: ImageGateDep,
+    image: Annotated[UploadFile, File(description="The probe photo (required).")],
+    purpose: Annotated[str, Form(description=PURPOSE_DESCRIPTION, min_length=3, max_length=500)],
+    case_id: Annotated[str | None, Form(max_length=100)] = None,
     top_k: Annotated[int | None, Form(ge=1, le=100)] = None,
-    face: Annotated[str | None, Form(description="'largest' or a face index")] = None,
+    face: Annotated[str | None, Form(description=FACE_DESCRIPTION, pattern=FACE_PATTERN)] = None,
     category: Annotated[str | None, Form(description="Purpose category (use policy).")] = None,
     approval_id: Annotated[str | None, Form(description="Prior approval, if needed.")] = None,
     place: Annotated[str | None, Form(description="Place code, e.g. port-of-entry:x")] = None,
@@ -31,18 +39,19 @@ def create_search(
     """Search the gallery. Candidates are investigative leads, never identifications."""
     operator.require("search")
     data = read_upload(image, settings.max_upload_bytes)
-    result = gallery.identify(
-        data,
-        operator=operator,
-        purpose=purpose,
-        case_id=case_id,
-        top_k=top_k,
-        face=parse_face(face),
-        channel="api",
-        category=category,
-        approval_id=approval_id,
-        place=place,
-    )
+    with gate.admit(data):
+        result = gallery.identify(
+            data,
+            operator=operator,
+            purpose=purpose,
+            case_id=case_id,
+            top_k=top_k,
+            face=parse_face(face),
+            channel="api",
+            category=category,
+            approval_id=approval_id,
+            place=place,
+        )
     return SearchPublic(**result)
 
 
@@ -55,16 +64,18 @@ def add_capture(
     gallery: GalleryDep,
     settings: SettingsDep,
     operator: OperatorDep,
+    gate: ImageGateDep,
     search_id: str,
     image: Annotated[UploadFile, File(description="Another capture of the same person.")],
-    face: Annotated[str | None, Form(description="'largest' or a face index")] = None,
+    face: Annotated[str | None, Form(description=FACE_DESCRIPTION, pattern=FACE_PATTERN)] = None,
 ) -> SearchPublic:
     """Add a capture to your own encounter: captures are fused, disagreement is flagged."""
     operator.require("search")
     data = read_upload(image, settings.max_upload_bytes)
-    result = gallery.add_capture(
-        search_id, data, operator=operator, face=parse_face(face), channel="api"
-    )
+    with gate.admit(data):
+        result = gallery.add_capture(
+            search_id, data, operator=operator, face=parse_face(face), channel="api"
+        )
     return SearchPublic(**result)
 
 
@@ -87,7 +98,7 @@ def list_searches(
     gallery: GalleryDep,
     operator: OperatorDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     operator_name: Annotated[str | None, Query(alias="operator")] = None,
     case_id: str | None = None,
 ) -> list[SearchSummary]:
