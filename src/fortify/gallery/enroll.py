@@ -15,7 +15,10 @@ from sqlalchemy.orm import Session
 from fortify.accountability.operators import Operator
 from fortify.errors import InvalidInput, NotFound, OptedOut
 from fortify.imaging import encode_jpeg, read_bytes
+from fortify.modalities.base import AcquireOptions, Acquisition
+from fortify.modalities.base import finger_position as finger_code
 from fortify.modalities.face.engine import FacePick
+from fortify.modalities.face.modality import face_acquisition
 from fortify.store.tables import (
     ChangeLog,
     Identity,
@@ -77,17 +80,24 @@ def enroll_image(
     face: FacePick = None,
     captured_at: datetime | None = None,
     original_name: str | None = None,
+    modality: str = "face",
+    finger_position: str | int | None = None,
 ) -> EnrollResult:
-    """Enrol one image under ``reference`` (creating the identity if new)."""
+    """Enrol one capture (face photo, fingerprint, ...) under ``reference``.
+
+    The identity is created if new; every modality goes through this one path.
+    """
     operator.require("enroll")
     ref = _check_reference(reference)
     data = read_bytes(image, self.settings.max_upload_bytes)
-    rgb = self.engine.load(data)
-    result = self.engine.process(rgb, face=face, strict_quality=True)
+    options = AcquireOptions(
+        strict_quality=True, face=face, finger_position=finger_code(finger_position)
+    )
+    result = self.modality(modality).acquire(data, options)
     return store_prepared(
         self,
         data,
-        encode_jpeg(rgb),
+        encode_jpeg(result.image) if result.image is not None else b"",
         result,
         ref=ref,
         operator=operator,
@@ -104,7 +114,7 @@ def store_prepared(
     self: Gallery,
     data: bytes,
     jpeg: bytes,
-    result: FaceResult,
+    result: FaceResult | Acquisition,
     *,
     ref: str,
     operator: Operator,
@@ -118,9 +128,11 @@ def store_prepared(
     """Store an already-processed image (used by parallel bulk enrolment)."""
     operator.require("enroll")
     ref = _check_reference(ref)
+    if isinstance(result, FaceResult):
+        result = face_acquisition(result)
     sample_id = new_id()
     image_path: Path | None = None
-    if self.settings.keep_enrollment_images:
+    if self.settings.keep_enrollment_images and jpeg:
         image_path = self.settings.media_dir / "samples" / sample_id[:2] / f"{sample_id}.jpg"
         image_path.parent.mkdir(parents=True, exist_ok=True)
         image_path.write_bytes(jpeg)
@@ -152,8 +164,10 @@ def store_prepared(
                 image_path=str(image_path.relative_to(self.settings.home)) if image_path else None,
                 image_sha256=hashlib.sha256(data).hexdigest(),
                 original_name=original_name,
-                quality=result.detection.quality.to_dict(),
-                face_box={"box": result.detection.bbox.as_list()},
+                quality=result.quality,
+                face_box={"box": result.box},
+                modality=result.modality,
+                finger_position=result.template.finger_position or None,
             )
             s.add(sample)
             s.flush()
@@ -168,10 +182,9 @@ def store_prepared(
                 sample_id=sample_id,
                 template_id=tid,
                 created_identity=created,
+                modality=result.modality,
             )
-            out = EnrollResult(
-                ident.id, ref, sample_id, tid, created, result.detection.quality.to_dict()
-            )
+            out = EnrollResult(ident.id, ref, sample_id, tid, created, result.quality)
     except BaseException:
         if image_path is not None:
             image_path.unlink(missing_ok=True)
@@ -179,7 +192,7 @@ def store_prepared(
     return out
 
 
-def _add_template(s: Session, sample: Sample, result: FaceResult) -> int:
+def _add_template(s: Session, sample: Sample, result: Acquisition) -> int:
     t = result.template
     row = TemplateRow(
         sample_id=sample.id,
@@ -187,6 +200,8 @@ def _add_template(s: Session, sample: Sample, result: FaceResult) -> int:
         model_id=t.model_id,
         model_version=t.model_version,
         data=t.to_bytes(),
+        modality=t.modality,
+        finger_position=t.finger_position or None,
     )
     s.add(row)
     s.flush()
@@ -202,8 +217,10 @@ def add_sample(
     operator: Operator,
     face: FacePick = None,
     captured_at: datetime | None = None,
+    modality: str = "face",
+    finger_position: str | int | None = None,
 ) -> EnrollResult:
-    """Add another image to an existing identity."""
+    """Add another capture (any modality) to an existing identity."""
     operator.require("enroll")
     with self.db.session() as s:
         ident = s.get(Identity, identity_id)
@@ -217,6 +234,8 @@ def add_sample(
         source=source,
         face=face,
         captured_at=captured_at,
+        modality=modality,
+        finger_position=finger_position,
     )
 
 

@@ -118,7 +118,8 @@ def delete_identity(
             templates=len(templates),
             reason=reason,
         )
-    self.index.catch_up()
+    for index in list(self.indexes.values()):  # one index per modality
+        index.catch_up()
     for f in files:
         f.unlink(missing_ok=True)
     return {"identity_id": identity_id, "deleted_templates": len(templates)}
