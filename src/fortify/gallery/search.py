@@ -168,7 +168,7 @@ def add_capture(
     try:
         options = AcquireOptions(face=face, finger_position=finger_code(finger_position))
     except FortifyError as exc:
-        self.record_now(operator, "search.failed", audit_ctx.pop("target"), code=exc.code)
+        self.record_now(operator, "search.failed", f"search:{search_id}", code=exc.code)
         raise
     probe = _acquire(self, image, options, modality, operator, audit_ctx)
     modality = probe.modality

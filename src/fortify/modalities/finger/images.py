@@ -116,7 +116,7 @@ def ridge_check(gray: Gray) -> RidgeCheck:
     theta = 0.5 * np.arctan2(2 * gxy, gxx - gyy)  # gradient direction per block
     periods = []
     for by, bx in list(zip(ys, xs, strict=True))[:: max(1, len(ys) // 64)]:
-        periods.append(_period(g, by, bx, float(theta[by, bx])))
+        periods.append(_period(g, int(by), int(bx), float(theta[by, bx])))
     found = [p for p in periods if p > 0]
     return RidgeCheck(
         float(fg.mean()),

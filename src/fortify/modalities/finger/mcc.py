@@ -147,7 +147,7 @@ def score(a: Cylinders, b: Cylinders) -> float:
     rho[same] = 0.0
     cur = lam.copy()
     for _ in range(ITERATIONS):
-        cur = W_R * cur + (1 - W_R) * (rho @ cur) / (nr - 1)
+        cur = (W_R * cur + (1 - W_R) * (rho @ cur) / (nr - 1)).astype(np.float32)
     eff = cur / np.maximum(lam, 1e-9)
     best = np.argsort(-eff)[: min(npairs, nr)]
     return float(np.mean(cur[best]))
