@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from fortify import __version__
-from fortify.cli import audit, bench, demo, enroll, identify, index, serve, users
+from fortify.cli import audit, bench, demo, enroll, eval_finger, identify, index, serve, users
 from fortify.cli import eval as eval_cmd
 from fortify.cli.common import Ctx
 from fortify.logging import configure_logging
@@ -42,6 +42,7 @@ def cli(ctx: click.Context, home: Path | None, token: str | None, log_level: str
 
 for module in (enroll, identify, serve, audit, users, index, demo, eval_cmd, bench):
     module.register(cli)
+eval_finger.register(cli)  # adds `fortify eval finger` to the eval group
 
 
 def main() -> None:

@@ -30,8 +30,10 @@ def create_identity(
     display_name: Annotated[str | None, Form()] = None,
     synthetic: Annotated[bool, Form()] = False,
     face: Annotated[str | None, Form(description="'largest' or a face index")] = None,
+    modality: Annotated[str, Form(description="face or finger")] = "face",
+    finger_position: Annotated[str | None, Form(description="Finger: ISO code or name")] = None,
 ) -> EnrollPublic:
-    """Enrol a photo under ``reference`` (the identity is created if new)."""
+    """Enrol a photo (or a fingerprint) under ``reference`` (the identity is created if new)."""
     operator.require("enroll")
     data = read_upload(image, settings.max_upload_bytes)
     r = gallery.enroll_image(
@@ -43,6 +45,8 @@ def create_identity(
         synthetic=synthetic,
         face=parse_face(face),
         original_name=image.filename,
+        modality=modality,
+        finger_position=finger_position,
     )
     return EnrollPublic(**r.to_dict())
 
@@ -90,10 +94,19 @@ def add_sample(
     identity_id: str,
     image: Annotated[UploadFile, File()],
     face: Annotated[str | None, Form()] = None,
+    modality: Annotated[str, Form(description="face or finger")] = "face",
+    finger_position: Annotated[str | None, Form(description="Finger: ISO code or name")] = None,
 ) -> EnrollPublic:
     operator.require("enroll")
     data = read_upload(image, settings.max_upload_bytes)
-    r = gallery.add_sample(identity_id, data, operator=operator, face=parse_face(face))
+    r = gallery.add_sample(
+        identity_id,
+        data,
+        operator=operator,
+        face=parse_face(face),
+        modality=modality,
+        finger_position=finger_position,
+    )
     return EnrollPublic(**r.to_dict())
 
 

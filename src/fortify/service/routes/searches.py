@@ -24,6 +24,10 @@ def create_search(
     case_id: Annotated[str | None, Form()] = None,
     top_k: Annotated[int | None, Form(ge=1, le=100)] = None,
     face: Annotated[str | None, Form(description="'largest' or a face index")] = None,
+    modality: Annotated[str, Form(description="face or finger")] = "face",
+    finger_position: Annotated[
+        str | None, Form(description="Finger: ISO code 0-10 or a name (right-index)")
+    ] = None,
 ) -> SearchPublic:
     """Search the gallery. Candidates are investigative leads, never identifications."""
     operator.require("search")
@@ -36,6 +40,8 @@ def create_search(
         top_k=top_k,
         face=parse_face(face),
         channel="api",
+        modality=modality,
+        finger_position=finger_position,
     )
     return SearchPublic(**result)
 
@@ -52,12 +58,20 @@ def add_capture(
     search_id: str,
     image: Annotated[UploadFile, File(description="Another capture of the same person.")],
     face: Annotated[str | None, Form(description="'largest' or a face index")] = None,
+    modality: Annotated[str, Form(description="face or finger")] = "face",
+    finger_position: Annotated[str | None, Form(description="Finger: ISO code or name")] = None,
 ) -> SearchPublic:
     """Add a capture to your own encounter: captures are fused, disagreement is flagged."""
     operator.require("search")
     data = read_upload(image, settings.max_upload_bytes)
     result = gallery.add_capture(
-        search_id, data, operator=operator, face=parse_face(face), channel="api"
+        search_id,
+        data,
+        operator=operator,
+        face=parse_face(face),
+        channel="api",
+        modality=modality,
+        finger_position=finger_position,
     )
     return SearchPublic(**result)
 
