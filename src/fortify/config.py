@@ -27,6 +27,9 @@ class FingerSettings(BaseSettings):
         default=200, ge=1, description="1:N: templates the index preselects for re-ranking."
     )
     compute_nfiq2: bool = Field(default=True, description="NFIQ 2 image quality (~50 ms).")
+    match_threshold: float | None = Field(
+        default=None, description="Fixed MCC score threshold; overrides the calibrated one."
+    )
 
 
 class Settings(BaseSettings):

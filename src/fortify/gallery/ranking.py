@@ -50,7 +50,11 @@ def _find_calibration(self: Gallery, modality: str = "face") -> Calibration | No
 
 def decision_threshold(self: Gallery, modality: str = "face") -> tuple[float, str, bool]:
     """(threshold, "fixed" | "calibrated", resolution_limited) for the current gallery."""
-    fixed = self.settings.match_threshold if modality == "face" else None
+    fixed = (
+        self.settings.match_threshold
+        if modality == "face"
+        else getattr(getattr(self.settings, modality, None), "match_threshold", None)
+    )
     cal = calibration(self, modality)
     if fixed is not None:
         return fixed, "fixed", False

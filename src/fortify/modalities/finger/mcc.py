@@ -112,7 +112,7 @@ def local_similarity(a: Cylinders, b: Cylinders) -> F32:
 
 
 def _sigmoid(v: F32, mu: float, tau: float) -> F32:
-    return np.asarray(1.0 / (1.0 + np.exp(-tau * (v - mu))), np.float32)
+    return np.asarray(1.0 / (1.0 + np.exp(np.clip(-tau * (v - mu), -60, 60))), np.float32)
 
 
 def n_pairs(na: int, nb: int) -> int:
