@@ -258,6 +258,9 @@ def _capture_similarities(self: Gallery, probes: Sequence[Probe], modality: str)
 def same_person_cut(self: Gallery, modality: str = "face") -> float:
     """Score below which two captures are unlikely to be one person (FMR 1%)."""
     cal = calibration(self, modality)
+    if cal is None and modality != "face":  # no table: the modality's fixed cut, if any
+        fixed = getattr(getattr(self.settings, modality, None), "match_threshold", None)
+        return float(fixed) if fixed is not None else 0.0
     if cal is None:
         return 0.9
     thr, _ = cal.threshold(0.01, 1)

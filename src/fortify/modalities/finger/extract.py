@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from fortify.errors import ModelUnavailable
+from fortify.errors import ModelUnavailable, QualityTooLow
 from fortify.modalities.finger.images import Gray, encode_png
 from fortify.modalities.finger.minutiae import BIFURCATION, ENDING, Minutiae
 
@@ -37,6 +37,7 @@ class MindtctExtractor:
     def __init__(self, compute_nfiq2: bool = True) -> None:
         self.compute_nfiq2 = compute_nfiq2
         self._ex: Any = None
+        self._plain: Any = None  # without NFIQ 2, for images NFIQ 2 cannot score
         self._lock = threading.Lock()
 
     def prepare(self) -> MindtctExtractor:
@@ -46,14 +47,17 @@ class MindtctExtractor:
                     import nbis
                 except ImportError as exc:  # pragma: no cover - a declared dependency
                     raise ModelUnavailable(f"nbis-py is not installed: {exc}") from exc
-                self._ex = nbis.new_nbis_extractor(
-                    nbis.NbisExtractorSettings(
-                        min_quality=0.0,
-                        get_center=False,
-                        check_fingerprint=False,
-                        compute_nfiq2=self.compute_nfiq2,
-                        ppi=500.0,
+                self._ex, self._plain = (
+                    nbis.new_nbis_extractor(
+                        nbis.NbisExtractorSettings(
+                            min_quality=0.0,
+                            get_center=False,
+                            check_fingerprint=False,
+                            compute_nfiq2=nfiq,
+                            ppi=500.0,
+                        )
                     )
+                    for nfiq in (self.compute_nfiq2, False)
                 )
         return self
 
@@ -63,9 +67,20 @@ class MindtctExtractor:
 
         png = encode_png(gray)
         with self._lock:
-            result = self._ex.extract_minutiae(png)
+            nfiq: int | None = None
+            try:
+                result = self._ex.extract_minutiae(png)
+                if self.compute_nfiq2:
+                    nfiq = int(result.quality().score)
+            except nbis.NbisError as exc:  # NFIQ 2 fails on some images: minutiae only
+                log.info("NFIQ 2 failed (%s): minutiae without it", exc)
+                try:
+                    result = self._plain.extract_minutiae(png)
+                except nbis.NbisError as exc2:
+                    raise QualityTooLow(
+                        f"minutiae extraction failed: {exc2}", warnings=["extraction_failed"]
+                    ) from exc2
             ms = result.get()
-            nfiq = int(result.quality().score) if self.compute_nfiq2 else None
         ending = nbis.MinutiaKind.RIDGE_ENDING
         rows = [
             (
