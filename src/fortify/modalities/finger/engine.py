@@ -72,7 +72,7 @@ class FingerModality:
             return Acquisition(self.template(m, pos), quality, [0, 0, m.width, m.height])
         gray = decode_finger_image(data, self.settings.max_image_pixels)
         check = ridge_check(gray)
-        if check.foreground < 0.08 or not 4.0 <= check.period <= 14.0 or check.coherence < 0.3:
+        if check.foreground < 0.08 or not 4.0 <= check.period <= 14.0 or check.coherence < 0.15:
             raise NoFingerFound(
                 "no fingerprint found in the image", quality=check.to_dict(), warnings=["no_finger"]
             )
