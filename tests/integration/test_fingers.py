@@ -16,12 +16,14 @@ from fortify.accountability.operators import Operator
 from fortify.cli.__main__ import cli
 from fortify.errors import FortifyError, PurposeRequired
 from fortify.gallery import Gallery
+from fortify.modalities.face.engine import Engine
 from fortify.service import create_app
 from fortify.store.tables import AuditEvent, Encounter, EncounterCapture, Sample, TemplateRow
 from tests.conftest import add_user, blank_image, make_settings
 
 DB1 = (Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "fingerprints").resolve()
 DB1 = DB1 / "fvc2002" / "DB1_B"
+People = list[tuple[str, list[Path]]]
 FINGERS = ("101", "102", "103", "104")
 pytestmark = pytest.mark.slow
 THRESHOLD = "0.03"  # fixed MCC cut for a four-finger test gallery
@@ -210,3 +212,34 @@ def test_api_finger_search_and_sample(fgallery: Gallery) -> None:
         )
         assert r.status_code == 201, r.text
         assert r.json()["quality"]["minutiae"] > 0
+
+
+def test_encounter_with_face_and_finger(
+    finger_home: Path, tmp_path: Path, admin: Operator, engine: Engine, people: People
+) -> None:
+    g = Gallery(make_settings(tmp_path / "mm"), engine=engine)
+    try:
+        ref, files = people[0]
+        g.enroll_image(files[0], reference=ref, operator=admin)
+        g.enroll_image(
+            DB1 / "101_1.png", reference=ref, operator=admin, modality="finger", finger_position=2
+        )
+        g.enroll_image(DB1 / "102_1.png", reference="other", operator=admin, modality="finger")
+        r = g.identify(files[1], operator=admin, purpose="test: face then finger")
+        assert r["modality"] == "face"
+        r2 = g.add_capture(
+            r["search_id"],
+            DB1 / "101_2.png",
+            operator=admin,
+            modality="finger",
+            finger_position="right-index",
+        )
+        assert r2["modality"] == "finger" and set(r2["by_modality"]) == {"face", "finger"}
+        assert r2["candidates"][0]["reference"] == ref
+        assert r2["by_modality"]["face"]["top_identity_id"] == r2["candidates"][0]["identity_id"]
+        assert r2["consistency"]["agree"], r2["consistency"]
+        r3 = g.add_capture(r["search_id"], DB1 / "102_2.png", operator=admin, modality="finger")
+        assert not r3["consistency"]["agree"]  # the second finger points at someone else
+        assert g.verify_audit(operator=admin).ok
+    finally:
+        g.close()
