@@ -13,6 +13,25 @@ def _default_home() -> Path:
     return Path.home() / ".fortify"
 
 
+class FingerSettings(BaseSettings):
+    """Fingerprint modality settings (env prefix ``FORTIFY_FINGER_``)."""
+
+    model_config = SettingsConfigDict(env_prefix="FORTIFY_FINGER_", env_file=".env", extra="ignore")
+
+    min_minutiae: int = Field(default=12, ge=1, description="Fewer minutiae: quality_too_low.")
+    min_nfiq2: int = Field(
+        default=10, ge=0, le=100, description="Enrolment refuses a lower NFIQ 2 score."
+    )
+    max_minutiae: int = Field(default=60, ge=10, description="Best-quality minutiae kept.")
+    shortlist: int = Field(
+        default=200, ge=1, description="1:N: templates the index preselects for re-ranking."
+    )
+    compute_nfiq2: bool = Field(default=True, description="NFIQ 2 image quality (~50 ms).")
+    match_threshold: float | None = Field(
+        default=None, description="Fixed MCC score threshold; overrides the calibrated one."
+    )
+
+
 class Settings(BaseSettings):
     """Everything configurable. Build variants in tests with ``Settings(**overrides)``."""
 
@@ -100,6 +119,9 @@ class Settings(BaseSettings):
         default=None,
         description="TOML file of record sources and purpose codes for outbound queries.",
     )
+
+    # fingerprints (FORTIFY_FINGER__* nested, or FingerSettings' own FORTIFY_FINGER_* prefix)
+    finger: FingerSettings = Field(default_factory=lambda: FingerSettings())
 
     # web
     host: str = "127.0.0.1"

@@ -74,6 +74,11 @@ class Template:
     model_id: str
     model_version: str
     model_digest: str = ""
+    modality: str = "face"
+    finger_position: int = 0
+    """ISO/IEC 19794-2 finger code 1-10, 0 = unknown or not a finger."""
+    payload: bytes = field(default=b"", repr=False)
+    """Modality data besides the index vector (finger: the minutiae record)."""
 
     def __post_init__(self) -> None:
         v = np.ascontiguousarray(self.vector, dtype=np.float32).reshape(-1)

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from fortify import __version__
-from fortify.cli import audit, bench, demo, enroll, identify, index, serve, users
+from fortify.cli import audit, bench, demo, enroll, eval_finger, identify, index, serve, users
 from fortify.cli import document as document_cmd
 from fortify.cli import eval as eval_cmd
 from fortify.cli import governance as governance_cmd
@@ -49,6 +49,7 @@ for module in (enroll, identify, serve, audit, users, index, demo, eval_cmd, ben
 governance_cmd.register(cli)
 query_cmd.register(cli)
 register_optout(cli)
+eval_finger.register(cli)  # adds `fortify eval finger` to the eval group
 
 
 def main() -> None:

@@ -7,6 +7,7 @@ import os
 import time
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -20,30 +21,42 @@ from fortify.cli.common import Ctx, common_options, fail, handle_errors, pass_ct
 from fortify.config import Settings
 from fortify.errors import DuplicateSample, FortifyError
 from fortify.imaging import encode_jpeg, read_bytes
+from fortify.modalities.base import AcquireOptions, Modality, finger_position
 from fortify.modalities.face.engine import Engine, FacePick
+from fortify.modalities.registry import Registry
 from fortify.procs import die_with_parent
 from fortify.store.tables import Identity, Sample, Source
 
 _worker_engine: Engine | None = None
+_worker_modality: Modality | None = None
+_worker_max_bytes = 0
 
 
-def _init_worker(settings: dict[str, Any], parent_pid: int | None = None) -> None:
-    global _worker_engine
+def _init_worker(
+    settings: dict[str, Any], modality: str = "face", parent_pid: int | None = None
+) -> None:
+    global _worker_engine, _worker_modality, _worker_max_bytes
     die_with_parent(parent_pid)  # a kill -9 of `fortify enroll` takes its workers along
-    _worker_engine = Engine(Settings(**settings)).prepare()
+    s = Settings(**settings)
+    _worker_max_bytes = s.max_upload_bytes
+    if modality == "face":
+        _worker_engine = Engine(s).prepare()
+    _worker_modality = Registry(s, face_engine=_worker_engine).get(modality).prepare()
 
 
-def _prepare(job: tuple[str, FacePick]) -> tuple[str, Any]:
-    """Decode + detect + template in a worker process."""
-    path, face = job
-    eng = _worker_engine
-    if eng is None:
+def _prepare(job: tuple[str, FacePick] | tuple[str, FacePick, int]) -> tuple[str, Any]:
+    """Decode + detect/segment + template in a worker process (any modality)."""
+    path, face = job[0], job[1]
+    finger = job[2] if len(job) > 2 else 0
+    mod = _worker_modality
+    if mod is None:
         raise RuntimeError("worker not initialised")
     try:
-        data = read_bytes(path, eng.settings.max_upload_bytes)
-        rgb = eng.load(data)
-        result = eng.process(rgb, face=face, strict_quality=True)
-        return path, (data, encode_jpeg(rgb), result)
+        data = read_bytes(path, _worker_max_bytes)
+        opts = AcquireOptions(strict_quality=True, face=face, finger_position=finger)
+        result = mod.acquire(data, opts)
+        jpeg = encode_jpeg(result.image) if result.image is not None else b""
+        return path, (data, jpeg, replace(result, image=None))
     except FortifyError as exc:
         return path, (exc.code, exc.message)
 
@@ -103,6 +116,8 @@ def enroll_dir(
     limit_identities: int | None = None,
     max_per_identity: int | None = None,
     display: dict[str, dict[str, Any]] | None = None,
+    modality: str = "face",
+    finger: int = 0,
 ) -> dict[str, Any]:
     """Enrol every identity folder under ``root``; returns the summary."""
     g = ctx.gallery
@@ -130,7 +145,8 @@ def enroll_dir(
     identities: set[str] = set()
     t0 = time.perf_counter()
     settings = g.settings.model_dump(mode="json")
-    jobs = [(str(f), face) for _, f in items]
+    mod = g.modality(modality)  # unknown names fail here, before any work
+    jobs = [(str(f), face, finger) for _, f in items]
     console = Console(stderr=True, quiet=quiet)
     with Progress(
         "[progress.description]{task.description}",
@@ -142,7 +158,7 @@ def enroll_dir(
     ) as bar:
         task = bar.add_task("enrolling", total=len(jobs))
         pool = ProcessPoolExecutor(
-            workers, initializer=_init_worker, initargs=(settings, os.getpid())
+            workers, initializer=_init_worker, initargs=(settings, mod.name, os.getpid())
         )
         with pool:
             for path, out in pool.map(_prepare, jobs, chunksize=4):
@@ -173,8 +189,9 @@ def enroll_dir(
                     except FortifyError as exc:
                         rejected.append({"file": path, "code": exc.code, "message": exc.message})
                 bar.advance(task)
-    g.index.catch_up()
-    g.index.save()
+    index = g.index_for(mod.name)
+    index.catch_up()
+    index.save()
     elapsed = time.perf_counter() - t0
     return {
         "files": len(items) + len(loose) + len(skipped),
@@ -188,7 +205,8 @@ def enroll_dir(
         "seconds": round(elapsed, 2),
         "images_per_second": round(enrolled / elapsed, 2) if elapsed > 0 else None,
         "source": source,
-        "gallery_templates": g.index.ntotal,
+        "gallery_templates": index.ntotal,
+        "modality": mod.name,
     }
 
 
@@ -228,11 +246,24 @@ def register(cli: click.Group) -> None:
     @click.option("--face", default=None, help="'largest' to take the largest of several faces.")
     @click.option("--workers", type=int, default=min(2, os.cpu_count() or 1), show_default=True)
     @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+    @click.option(
+        "--modality", default="face", show_default=True, help="face or finger (fingerprints)."
+    )
+    @click.option(
+        "--finger", "finger", default=None, help="Finger position of every print (right-index...)."
+    )
     @common_options
     @pass_ctx
     @handle_errors
     def enroll_cmd(
-        ctx: Ctx, directory: Path, source: str, face: str | None, workers: int, as_json: bool
+        ctx: Ctx,
+        directory: Path,
+        source: str,
+        face: str | None,
+        workers: int,
+        as_json: bool,
+        modality: str,
+        finger: str | None,
     ) -> None:
         """Enrol DIRECTORY: one sub-folder per identity, folder name = reference."""
         if not directory.is_dir():
@@ -243,7 +274,14 @@ def register(cli: click.Group) -> None:
             if pick is None:
                 fail("--face takes 'largest' or a face index", "invalid_input")
         summary = enroll_dir(
-            ctx, directory, source=source, face=pick, workers=max(1, workers), quiet=as_json
+            ctx,
+            directory,
+            source=source,
+            face=pick,
+            workers=max(1, workers),
+            quiet=as_json,
+            modality="finger" if finger and modality == "face" else modality,
+            finger=finger_position(finger),
         )
         if as_json:
             print_json(summary)

@@ -22,7 +22,9 @@ def print_result(r: dict[str, Any]) -> None:
         f"  case {r['case_id'] or '-'}  threshold {r['threshold']}"
     )
     q = r["probe"]["quality"]
-    if q["warnings"]:
+    if r.get("modality", "face") != "face":
+        console.print(f"modality {r['modality']}  model {r['model']}")
+    if q.get("warnings"):
         console.print(f"probe quality warnings: {', '.join(q['warnings'])}")
     cons = r.get("consistency") or {}
     if r.get("captures", 1) > 1:
@@ -63,6 +65,10 @@ def register(cli: click.Group) -> None:
     @click.option("--category", default=None, help="Purpose category of the use policy.")
     @click.option("--approval", "approval_id", default=None, help="Approval id, if needed.")
     @click.option("--place", default=None, help="Place code, e.g. port-of-entry:dover.")
+    @click.option("--modality", default=None, help="face (default) or finger.")
+    @click.option(
+        "--finger", "finger", default=None, help="A fingerprint search: the finger (right-index)."
+    )
     @common_options
     @pass_ctx
     @handle_errors
@@ -77,6 +83,8 @@ def register(cli: click.Group) -> None:
         category: str | None,
         approval_id: str | None,
         place: str | None,
+        modality: str | None,
+        finger: str | None,
     ) -> None:
         """Search the gallery for the face in IMAGE (audited; purpose required).
 
@@ -88,6 +96,7 @@ def register(cli: click.Group) -> None:
             if face != "largest" and not face.isdigit():
                 raise InvalidInput("--face takes 'largest' or a face index")
             pick = "largest" if face == "largest" else int(face)
+        mod = modality or ("finger" if finger else "face")
         op = ctx.operator()
         result = ctx.gallery.identify(
             images[0],
@@ -100,10 +109,18 @@ def register(cli: click.Group) -> None:
             category=category,
             approval_id=approval_id,
             place=place,
+            modality=mod,
+            finger_position=finger,
         )
         for extra in images[1:]:
             result = ctx.gallery.add_capture(
-                result["search_id"], extra, operator=op, face=pick, channel="cli"
+                result["search_id"],
+                extra,
+                operator=op,
+                face=pick,
+                channel="cli",
+                modality=mod,
+                finger_position=finger,
             )
         if as_json:
             print_json(result)

@@ -25,7 +25,9 @@ from fortify.gallery import search as _search
 from fortify.gallery.retemplate import engine_for_stored
 from fortify.index.sync import IndexManager, OpenReport, Progress
 from fortify.matching.calibration import Calibration
+from fortify.modalities.base import Modality
 from fortify.modalities.face.engine import Engine
+from fortify.modalities.registry import Registry
 from fortify.store.db import Database
 from fortify.store.tables import AuditHead, Source
 
@@ -41,12 +43,16 @@ class Gallery:
         self.db.migrate()
         # a gallery searches with the model of its stored templates until re-templated
         self.engine = engine or engine_for_stored(self.db, settings, Engine(settings))
+        self.modalities = Registry(settings, face_engine=self.engine)
         model_id, dim = self.engine.model_spec()
         self.index = IndexManager(
             self.db, settings.index_dir, model_id, dim, settings.index_factory
         )
+        self.indexes: dict[str, IndexManager] = {"face": self.index}  # one per modality
         self._opened: OpenReport | None = None
-        self.calibration_cache: list[Calibration | None] = []  # loaded once, on first search
+        self._opened_other: dict[str, OpenReport] = {}
+        # one calibration per modality, loaded once, on its first search
+        self.calibration_cache: dict[str, Calibration | None] = {}
         self._open_lock = threading.Lock()
         self.scrub_due = False  # deletions since the last WAL checkpoint + index save
         _hardening.start_up(self)
@@ -63,10 +69,39 @@ class Gallery:
                 log.info("index %s", self._opened.to_dict())
             return self._opened
 
+    def modality(self, name: str = "face") -> Modality:
+        """The modality plug-in called ``name`` (``invalid_input`` if unknown)."""
+        return self.modalities.get(name)
+
+    def index_for(self, name: str = "face") -> IndexManager:
+        """The index of a modality (its model id keys the index files and rows)."""
+        mod = self.modalities.get(name)
+        with self._open_lock:
+            if mod.name not in self.indexes:
+                model_id, dim = mod.model_spec()
+                self.indexes[mod.name] = IndexManager(
+                    self.db, self.settings.index_dir, model_id, dim, self.settings.index_factory
+                )
+            return self.indexes[mod.name]
+
+    def open_modality_index(self, name: str = "face") -> IndexManager:
+        """The index of a modality, opened (loaded, checked, caught up) once."""
+        if name == "face":
+            self.open_index()
+            return self.index
+        idx = self.index_for(name)
+        with self._open_lock:
+            if name not in self._opened_other:
+                self._opened_other[name] = idx.open(None)
+                log.info("%s index %s", name, self._opened_other[name].to_dict())
+        return idx
+
     def close(self) -> None:
         _query.close_federation(self)
         if self._opened is not None:
             self.index.close()
+        for name in self._opened_other:
+            self.indexes[name].close()
         self.db.dispose()
 
     # -- transactions ------------------------------------------------------------------------

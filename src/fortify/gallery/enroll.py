@@ -20,7 +20,10 @@ from fortify.gallery.optout import check_enrolment
 from fortify.gallery.references import normalize_reference
 from fortify.governance.duties import require_reason
 from fortify.imaging import encode_jpeg, read_bytes
+from fortify.modalities.base import AcquireOptions, Acquisition
+from fortify.modalities.base import finger_position as finger_code
 from fortify.modalities.face.engine import FacePick
+from fortify.modalities.face.modality import face_acquisition
 from fortify.store.files import shred
 from fortify.store.tables import (
     ChangeLog,
@@ -79,17 +82,24 @@ def enroll_image(
     face: FacePick = None,
     captured_at: datetime | None = None,
     original_name: str | None = None,
+    modality: str = "face",
+    finger_position: str | int | None = None,
 ) -> EnrollResult:
-    """Enrol one image under ``reference`` (creating the identity if new)."""
+    """Enrol one capture (face photo, fingerprint, ...) under ``reference``.
+
+    The identity is created if new; every modality goes through this one path.
+    """
     operator.require("enroll")
     ref = _check_reference(reference)
     data = read_bytes(image, self.settings.max_upload_bytes)
-    rgb = self.engine.load(data)
-    result = self.engine.process(rgb, face=face, strict_quality=True)
+    options = AcquireOptions(
+        strict_quality=True, face=face, finger_position=finger_code(finger_position)
+    )
+    result = self.modality(modality).acquire(data, options)
     return store_prepared(
         self,
         data,
-        encode_jpeg(rgb),
+        encode_jpeg(result.image) if result.image is not None else b"",
         result,
         ref=ref,
         operator=operator,
@@ -106,7 +116,7 @@ def store_prepared(
     self: Gallery,
     data: bytes,
     jpeg: bytes,
-    result: FaceResult,
+    result: FaceResult | Acquisition,
     *,
     ref: str,
     operator: Operator,
@@ -120,11 +130,13 @@ def store_prepared(
     """Store an already-processed image (used by parallel bulk enrolment)."""
     operator.require("enroll")
     ref = _check_reference(ref)
+    if isinstance(result, FaceResult):
+        result = face_acquisition(result)
     sample_id = new_id()
     digest = hashlib.sha256(data).hexdigest()
     image_path: Path | None = None
     staged: Path | None = None
-    if self.settings.keep_enrollment_images:
+    if self.settings.keep_enrollment_images and jpeg:
         image_path = self.settings.media_dir / "samples" / sample_id[:2] / f"{sample_id}.jpg"
         staged = _staging.stage(self, image_path, jpeg)
     try:
@@ -164,8 +176,10 @@ def store_prepared(
                 image_path=str(image_path.relative_to(self.settings.home)) if image_path else None,
                 image_sha256=digest,
                 original_name=original_name,
-                quality=result.detection.quality.to_dict(),
-                face_box={"box": result.detection.bbox.as_list()},
+                quality=result.quality,
+                face_box={"box": result.box},
+                modality=result.modality,
+                finger_position=result.template.finger_position or None,
             )
             s.add(sample)
             s.flush()
@@ -180,14 +194,13 @@ def store_prepared(
                 sample_id=sample_id,
                 template_id=tid,
                 created_identity=created,
+                modality=result.modality,
                 rows={
                     f"identity:{ident.id}": _rowdigest.identity_digest(ident),
                     f"sample:{sample_id}": _rowdigest.sample_digest(sample),
                 },
             )
-            out = EnrollResult(
-                ident.id, ref, sample_id, tid, created, result.detection.quality.to_dict()
-            )
+            out = EnrollResult(ident.id, ref, sample_id, tid, created, result.quality)
     except OptedOut as exc:
         if staged is not None:
             shred(staged)
@@ -202,7 +215,7 @@ def store_prepared(
     return out
 
 
-def _add_template(s: Session, sample: Sample, result: FaceResult) -> int:
+def _add_template(s: Session, sample: Sample, result: Acquisition) -> int:
     t = result.template
     row = TemplateRow(
         sample_id=sample.id,
@@ -210,6 +223,8 @@ def _add_template(s: Session, sample: Sample, result: FaceResult) -> int:
         model_id=t.model_id,
         model_version=t.model_version,
         data=t.to_bytes(),
+        modality=t.modality,
+        finger_position=t.finger_position or None,
     )
     s.add(row)
     s.flush()
@@ -225,8 +240,10 @@ def add_sample(
     operator: Operator,
     face: FacePick = None,
     captured_at: datetime | None = None,
+    modality: str = "face",
+    finger_position: str | int | None = None,
 ) -> EnrollResult:
-    """Add another image to an existing identity."""
+    """Add another capture (any modality) to an existing identity."""
     operator.require("enroll")
     with self.db.session() as s:
         ident = s.get(Identity, identity_id)
@@ -240,6 +257,8 @@ def add_sample(
         source=source,
         face=face,
         captured_at=captured_at,
+        modality=modality,
+        finger_position=finger_position,
     )
 
 

@@ -63,13 +63,18 @@ def reference_hashes(self: Gallery, reference: str, source: str) -> list[str]:
     return [salted_optout_hash(salt(self), ref), optout_hash(source, ref)]
 
 
-def refusal_threshold(self: Gallery, n: int) -> float:
+def refusal_threshold(self: Gallery, n: int, modality: str = "face") -> float:
+    """The modality's decision threshold at a gallery of ``n`` refusal templates."""
     from fortify.gallery.ranking import calibration
 
-    fixed = self.settings.match_threshold
+    fixed = (
+        self.settings.match_threshold
+        if modality == "face"
+        else getattr(getattr(self.settings, modality, None), "match_threshold", None)
+    )
     if fixed is not None:
-        return fixed
-    cal = calibration(self)
+        return float(fixed)
+    cal = calibration(self, modality)
     if cal is None:
         return 0.9
     thr, _ = cal.threshold(self.settings.target_fpir, max(1, n))
@@ -77,15 +82,24 @@ def refusal_threshold(self: Gallery, n: int) -> float:
 
 
 def refused_by_face(self: Gallery, s: Session, template: Template) -> float | None:
-    """The best score of ``template`` against the refusal list when at or above threshold."""
+    """The best score of ``template`` against the refusal list when at or above threshold.
+
+    Any modality: the refusal templates of the same model are compared with the
+    modality's own 1:1 matcher at its decision threshold (a face or a finger refuses).
+    """
     rows = s.scalars(
         select(OptOutTemplate.data).where(OptOutTemplate.model_id == template.model_id)
     ).all()
     if not rows:
         return None
-    mat = np.stack([decode(r).vector for r in rows]).astype(np.float32)
-    best = float(np.max(mat @ np.asarray(template.vector, np.float32)))
-    return best if best >= refusal_threshold(self, len(rows)) else None
+    refused = [decode(r) for r in rows]
+    if template.modality == "face":
+        mat = np.stack([t.vector for t in refused]).astype(np.float32)
+        best = float(np.max(mat @ np.asarray(template.vector, np.float32)))
+    else:
+        matcher = self.modalities.get(template.modality)
+        best = max(matcher.compare(template, t) for t in refused)
+    return best if best >= refusal_threshold(self, len(rows), template.modality) else None
 
 
 def check_enrolment(
@@ -98,7 +112,7 @@ def check_enrolment(
     score = refused_by_face(self, s, template)
     if score is not None:
         raise OptedOut(
-            "this face matches a person who opted out of enrolment",
+            f"this {template.modality} matches a person who opted out of enrolment",
             reason="face",
             score=round(score, 4),
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from itertools import combinations
 from typing import TYPE_CHECKING, Any
 
@@ -11,8 +12,10 @@ from sqlalchemy import func, select
 
 from fortify.errors import ConfigError
 from fortify.matching.calibration import Calibration, load_calibration
+from fortify.modalities.base import Modality
 from fortify.store.tables import Identity, Sample, TemplateRow
-from fortify.types import FloatArray
+from fortify.templates.codec import decode
+from fortify.types import FloatArray, Template
 
 if TYPE_CHECKING:
     from fortify.gallery.core import Gallery
@@ -20,54 +23,74 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DISAGREE = "The top candidates differ between captures: do not rely on this result."
+Probe = FloatArray | Template
 DIFFERENT = "The captures may not show the same person: do not rely on this result."
 
 
-def calibration(self: Gallery) -> Calibration | None:
-    """The model's calibration: ``$FORTIFY_HOME/calibration/<model>.json`` or the packaged one.
+def calibration(self: Gallery, modality: str = "face") -> Calibration | None:
+    """The modality model's calibration: ``$FORTIFY_HOME/calibration/<model>.json`` or packaged.
 
-    Looked up once per gallery (every search needs it; the files are read at most once).
+    Looked up once per gallery and modality (every search needs it; files are read once).
     """
-    if not self.calibration_cache:
-        self.calibration_cache.append(_find_calibration(self))
-    return self.calibration_cache[0]
+    if modality not in self.calibration_cache:
+        self.calibration_cache[modality] = _find_calibration(self, modality)
+    return self.calibration_cache[modality]
 
 
-def _find_calibration(self: Gallery) -> Calibration | None:
+def _find_calibration(self: Gallery, modality: str = "face") -> Calibration | None:
+    model_id = self.index_for(modality).model_id
     for directory in (self.settings.home / "calibration", None):
         try:
-            return load_calibration(self.index.model_id, directory)
+            return load_calibration(model_id, directory)
         except ConfigError:
             continue
-    log.warning("no calibration for %s: no false-positive estimates", self.index.model_id)
+    log.warning("no calibration for %s: no false-positive estimates", model_id)
     return None
 
 
-def decision_threshold(self: Gallery) -> tuple[float, str, bool]:
+def decision_threshold(self: Gallery, modality: str = "face") -> tuple[float, str, bool]:
     """(threshold, "fixed" | "calibrated", resolution_limited) for the current gallery."""
-    fixed = self.settings.match_threshold
-    cal = calibration(self)
+    fixed = (
+        self.settings.match_threshold
+        if modality == "face"
+        else getattr(getattr(self.settings, modality, None), "match_threshold", None)
+    )
+    cal = calibration(self, modality)
     if fixed is not None:
         return fixed, "fixed", False
+    index = self.index_for(modality)
     if cal is None:
         raise ConfigError(
-            f"model {self.index.model_id} has no calibration: run `fortify eval face DIR "
-            f"--calibration-out $FORTIFY_HOME/calibration/{self.index.model_id}.json` "
+            f"model {index.model_id} has no calibration: run `fortify eval {modality} DIR "
+            f"--calibration-out $FORTIFY_HOME/calibration/{index.model_id}.json` "
             "or set FORTIFY_MATCH_THRESHOLD"
         )
-    thr, limited = cal.threshold(self.settings.target_fpir, max(1, self.index.ntotal))
+    thr, limited = cal.threshold(self.settings.target_fpir, max(1, index.ntotal))
     return thr, "calibrated", limited
 
 
 def rank_candidates(
-    self: Gallery, vector: FloatArray, k: int, threshold: float
+    self: Gallery,
+    vector: Probe | list[Template],
+    k: int,
+    threshold: float,
+    modality: str = "face",
 ) -> list[dict[str, Any]]:
-    """Best score per identity over all its templates, at or above threshold, top ``k``."""
-    hits = top_hits(self, vector, k, threshold)
+    """Best score per identity over all its templates, at or above threshold, top ``k``.
+
+    Several probes (captures a modality does not fuse into one) are ranked each;
+    an identity's score is its best over them.
+    """
+    probes = vector if isinstance(vector, list) else [vector]
+    merged: dict[int, float] = {}
+    for p in probes:
+        for tid, sc in top_hits(self, p, k, threshold, modality):
+            merged[tid] = max(sc, merged.get(tid, -np.inf))
+    hits = sorted(merged.items(), key=lambda kv: -kv[1])
     if not hits:
         return []
-    cal = calibration(self)
-    n = max(1, self.index.ntotal)
+    cal = calibration(self, modality)
+    n = max(1, self.index_for(modality).ntotal)
     with self.db.session() as s:
         rows = s.execute(
             select(TemplateRow.id, TemplateRow.identity_id, TemplateRow.sample_id).where(
@@ -123,29 +146,50 @@ def rank_candidates(
 
 
 def top_hits(
-    self: Gallery, vector: FloatArray, k: int, threshold: float
+    self: Gallery, vector: Probe, k: int, threshold: float, modality: str = "face"
 ) -> list[tuple[int, float]]:
-    """(template id, score) pairs at or above threshold, best first."""
-    n = self.index.ntotal
+    """(template id, score) pairs at or above threshold, best first.
+
+    Face: the index scores are the cosine scores. A modality with a shortlist
+    (finger) preselects by its index vector and re-scores the shortlist 1:1.
+    """
+    index = self.index_for(modality)
+    n = index.ntotal
     if n == 0:
-        self.index.catch_up()
-        n = self.index.ntotal
+        index.catch_up()
+        n = index.ntotal
         if n == 0:
             return []
+    mod = self.modality(modality)
+    v = vector.vector if isinstance(vector, Template) else vector
     kk = min(max(4 * k + 16, 32), n)
-    d, ids = self.index.refresh_and_search(np.asarray(vector, np.float32)[None, :], kk)
-    return [
-        (int(i), float(sc))
-        for i, sc in zip(ids[0], d[0], strict=True)
-        if i >= 0 and sc >= threshold
-    ]
+    if mod.search_shortlist > 0 and isinstance(vector, Template):
+        kk = min(max(kk, mod.search_shortlist), n)
+    d, ids = index.refresh_and_search(np.asarray(v, np.float32)[None, :], kk)
+    pairs = [(int(i), float(sc)) for i, sc in zip(ids[0], d[0], strict=True) if i >= 0]
+    if mod.search_shortlist > 0 and isinstance(vector, Template):
+        pairs = rescore(self, mod, vector, [i for i, _ in pairs])
+    return [(i, sc) for i, sc in pairs if sc >= threshold]
+
+
+def rescore(
+    self: Gallery, mod: Modality, probe: Template, ids: list[int]
+) -> list[tuple[int, float]]:
+    """Re-score a shortlist of stored templates with the modality's 1:1 matcher."""
+    if not ids:
+        return []
+    with self.db.session() as s:
+        rows = s.execute(select(TemplateRow.id, TemplateRow.data).where(TemplateRow.id.in_(ids)))
+        scored = [(int(r.id), mod.compare(probe, decode(r.data))) for r in rows]
+    return sorted(scored, key=lambda p: -p[1])
 
 
 def consistency(
     self: Gallery,
-    vectors: list[FloatArray],
+    vectors: Sequence[Probe],
     threshold: float,
     fused: list[dict[str, Any]] | None = None,
+    modality: str = "face",
 ) -> dict[str, Any]:
     """Does each capture on its own point at the same top candidate (or at none)?
 
@@ -163,7 +207,7 @@ def consistency(
         )
         return {"agree": True, "warning": None, "min_capture_similarity": None, "per_capture": per}
     for i, v in enumerate(vectors):
-        hits = top_hits(self, v, 1, threshold)
+        hits = top_hits(self, v, 1, threshold, modality)
         ident = None
         if hits:
             with self.db.session() as s:
@@ -178,8 +222,8 @@ def consistency(
             }
         )
     tops = {p["top_identity_id"] for p in per}
-    sims = [float(np.dot(a, b)) for a, b in combinations(vectors, 2)]
-    same_cut = same_person_cut(self)
+    sims = _capture_similarities(self, vectors, modality)
+    same_cut = same_person_cut(self, modality)
     warning = None
     agree = len(tops) == 1
     if not agree:
@@ -194,9 +238,29 @@ def consistency(
     }
 
 
-def same_person_cut(self: Gallery) -> float:
+def _capture_similarities(self: Gallery, probes: Sequence[Probe], modality: str) -> list[float]:
+    """1:1 scores between the captures (fingers: only pairs that may be the same finger)."""
+    mod = self.modality(modality)
+    out: list[float] = []
+    for a, b in combinations(probes, 2):
+        if isinstance(a, Template) and isinstance(b, Template):
+            fa, fb = a.finger_position, b.finger_position
+            if fa and fb and fa != fb:
+                continue  # two different fingers of one hand say nothing about each other
+            out.append(mod.compare(a, b))
+        else:
+            va = a.vector if isinstance(a, Template) else a
+            vb = b.vector if isinstance(b, Template) else b
+            out.append(float(np.dot(va, vb)))
+    return out
+
+
+def same_person_cut(self: Gallery, modality: str = "face") -> float:
     """Score below which two captures are unlikely to be one person (FMR 1%)."""
-    cal = calibration(self)
+    cal = calibration(self, modality)
+    if cal is None and modality != "face":  # no table: the modality's fixed cut, if any
+        fixed = getattr(getattr(self.settings, modality, None), "match_threshold", None)
+        return float(fixed) if fixed is not None else 0.0
     if cal is None:
         return 0.9
     thr, _ = cal.threshold(0.01, 1)

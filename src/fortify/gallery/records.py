@@ -126,7 +126,8 @@ def delete_identity(
             reason=reason,
             rows=gone,
         )
-    self.index.catch_up()
+    for index in list(self.indexes.values()):  # one index per modality
+        index.catch_up()
     for f in files:
         shred(f)
     self.scrub_due = True  # the next purge run checkpoints the WAL and saves the index

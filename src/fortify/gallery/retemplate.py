@@ -21,6 +21,7 @@ from fortify.accountability.operators import Operator
 from fortify.config import Settings
 from fortify.errors import ConfigError, FortifyError, NoFaceFound
 from fortify.gallery.enroll import _add_template
+from fortify.modalities.face.modality import face_acquisition
 from fortify.store.db import Database
 from fortify.store.tables import Sample, TemplateRow
 from fortify.types import Detection, FaceResult
@@ -66,20 +67,23 @@ class Coverage:
 
 
 def coverage(db: Database, model: str) -> Coverage:
+    """Face templates only: other modalities have models of their own."""
+    face = TemplateRow.modality == "face"
     with db.session() as s:
         by_model = dict(
             s.execute(
-                select(TemplateRow.model_id, func.count()).group_by(TemplateRow.model_id)
+                select(TemplateRow.model_id, func.count()).where(face).group_by(
+                    TemplateRow.model_id)
             ).all()
-        )
-        samples = s.scalar(select(func.count(distinct(TemplateRow.sample_id)))) or 0
+        )  # fmt: skip
+        samples = s.scalar(select(func.count(distinct(TemplateRow.sample_id))).where(face)) or 0
         done_q = select(TemplateRow.sample_id).where(TemplateRow.model_id == model)
         done = s.scalar(select(func.count(distinct(TemplateRow.sample_id))).where(
             TemplateRow.model_id == model)) or 0  # fmt: skip
         no_image = s.scalar(
             select(func.count(distinct(TemplateRow.sample_id)))
             .join(Sample, Sample.id == TemplateRow.sample_id)
-            .where(Sample.image_path.is_(None), TemplateRow.sample_id.not_in(done_q))
+            .where(face, Sample.image_path.is_(None), TemplateRow.sample_id.not_in(done_q))
         ) or 0  # fmt: skip
     return Coverage(
         model, int(samples), int(done), int(no_image), {k: int(v) for k, v in by_model.items()}
@@ -164,7 +168,11 @@ def retemplate(
     with gallery.db.session() as s:
         todo = s.execute(
             select(Sample.id, Sample.image_path, Sample.face_box)
-            .where(Sample.image_path.is_not(None), Sample.id.not_in(done_q))
+            .where(
+                Sample.modality == "face",
+                Sample.image_path.is_not(None),
+                Sample.id.not_in(done_q),
+            )
             .order_by(Sample.created_at, Sample.id)
         ).all()
     todo = todo[:limit] if limit is not None else todo
@@ -189,7 +197,7 @@ def retemplate(
             for sid, result in made:
                 sample = s.get(Sample, sid)
                 if sample is not None:  # deleted meanwhile: nothing to do
-                    ids.append(_add_template(s, sample, result))
+                    ids.append(_add_template(s, sample, face_acquisition(result)))
             gallery.record(
                 s, operator, "index.retemplate", f"model:{model}", templates=len(ids),
                 failed=sorted(failed)[-BATCH:],

@@ -12,7 +12,6 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 from sqlalchemy import select
 
 from fortify.accountability.authorize import authorize
@@ -25,31 +24,44 @@ from fortify.gallery.ranking import consistency, decision_threshold, rank_candid
 from fortify.gallery.rowdigest import encounter_digest
 from fortify.governance.duties import annotate_disputes, check_confirmer
 from fortify.imaging import encode_jpeg, read_bytes
+from fortify.modalities.base import AcquireOptions, Acquisition
+from fortify.modalities.base import finger_position as finger_code
 from fortify.modalities.face.engine import FacePick
 from fortify.store.tables import Encounter, EncounterCapture, new_id, utcnow
 from fortify.templates.codec import decode
-from fortify.types import FaceResult
+from fortify.types import Template
 
 if TYPE_CHECKING:
     from fortify.gallery.core import Gallery
 
 log = logging.getLogger(__name__)
 MAX_CAPTURES = 5
+MODALITIES_DISAGREE = (
+    "The modalities point at different top candidates: do not rely on this result."
+)
 
 
 def _acquire(
     self: Gallery,
     image: str | Path | bytes,
-    face: FacePick,
+    options: AcquireOptions,
+    modality: str,
     operator: Operator,
     audit: dict[str, Any],
-) -> tuple[FaceResult, Any]:
+) -> Acquisition:
+    """One capture of any modality -> template; a failure is audited, nothing stored."""
     try:
         data = read_bytes(image, self.settings.max_upload_bytes)
-        rgb = self.engine.load(data)
-        return self.engine.process(rgb, face=face), rgb
+        return self.modality(modality).acquire(data, options)
     except FortifyError as exc:
-        self.record_now(operator, "search.failed", audit.pop("target", ""), code=exc.code, **audit)
+        self.record_now(
+            operator,
+            "search.failed",
+            audit.pop("target", ""),
+            code=exc.code,
+            modality=modality,
+            **audit,
+        )
         raise
 
 
@@ -66,8 +78,10 @@ def identify(
     category: str | None = None,
     approval_id: str | None = None,
     place: str | None = None,
+    modality: str = "face",
+    finger_position: str | int | None = None,
 ) -> dict[str, Any]:
-    """Search the gallery for the face in ``image``; returns a candidate list (leads)."""
+    """Search the gallery (face, finger, ...) with ``image``; returns candidates (leads)."""
     operator.require("search")
     auth = authorize(
         self, operator, purpose, case_id, channel=channel, category=category,
@@ -77,19 +91,20 @@ def identify(
     k = top_k or self.settings.default_top_k
     if not 1 <= k <= self.settings.max_top_k:
         raise InvalidInput(f"top_k must be between 1 and {self.settings.max_top_k}")
-    probe, rgb = _acquire(
-        self,
-        image,
-        face,
-        operator,
-        {"purpose": req.purpose, "case_id": req.case_id, "channel": channel},
-    )
-    self.open_index()
+    audit_ctx = {"purpose": req.purpose, "case_id": req.case_id, "channel": channel}
+    try:
+        options = AcquireOptions(face=face, finger_position=finger_code(finger_position))
+    except FortifyError as exc:
+        self.record_now(operator, "search.failed", "", code=exc.code, **audit_ctx)
+        raise
+    probe = _acquire(self, image, options, modality, operator, audit_ctx)
+    modality = probe.modality
+    self.open_modality_index(modality)
     sid = new_id()
     now = utcnow()
-    result = _result(self, sid, operator, req, k, [probe], now, channel)
+    result = _result(self, sid, operator, req, k, [probe], now, channel, modality=modality)
     result["purpose_category"] = auth.category
-    capture, staged = _capture(self, sid, 1, probe, rgb, result)
+    capture, staged = _capture(self, sid, 1, probe, probe.image, result)
     with _staging.published(staged), self.write() as s:
         enc = Encounter(
             id=sid,
@@ -116,6 +131,7 @@ def identify(
             case_id=req.case_id,
             decision=result["decision"],
             channel=channel,
+            modality=modality,
             candidates=[[c["reference"], c["score"]] for c in result["candidates"]],
             **auth.audit(),
             rows={f"encounter:{sid}": encounter_digest(enc)},
@@ -131,8 +147,14 @@ def add_capture(
     operator: Operator,
     face: FacePick = None,
     channel: str = "api",
+    modality: str = "face",
+    finger_position: str | int | None = None,
 ) -> dict[str, Any]:
-    """Add another capture of the same person to an encounter and search again, fused."""
+    """Add another capture of the same person to an encounter and search again, fused.
+
+    The capture may be of another modality (a finger after a face): the captures of
+    each modality are ranked together, and the modalities' top candidates compared.
+    """
     operator.require("search")
     with self.db.session() as s:
         enc = s.get(Encounter, search_id)
@@ -151,18 +173,33 @@ def add_capture(
         raise InvalidInput(f"an encounter holds at most {MAX_CAPTURES} captures")
     if any(r.template is None for r in rows):
         raise InvalidInput("the earlier captures of this search were purged (retention)")
-    probe, rgb = _acquire(
-        self,
-        image,
-        face,
-        operator,
-        {"target": f"search:{search_id}", "channel": channel, "capture": len(rows) + 1},
-    )
-    self.open_index()
+    audit_ctx = {"target": f"search:{search_id}", "channel": channel, "capture": len(rows) + 1}
+    try:
+        options = AcquireOptions(face=face, finger_position=finger_code(finger_position))
+    except FortifyError as exc:
+        self.record_now(operator, "search.failed", f"search:{search_id}", code=exc.code)
+        raise
+    probe = _acquire(self, image, options, modality, operator, audit_ctx)
+    modality = probe.modality
+    self.open_modality_index(modality)
     earlier = [decode(r.template) for r in rows if r.template is not None]
-    vectors = [t.vector for t in earlier] + [probe.template.vector]
-    result = _result(self, search_id, operator, req, k, vectors, created, channel, probe_info=probe)
-    capture, staged = _capture(self, search_id, len(rows) + 1, probe, rgb, result)
+    same = [t for t in earlier if t.modality == modality] + [probe.template]
+    result = _result(
+        self,
+        search_id,
+        operator,
+        req,
+        k,
+        same,
+        created,
+        channel,
+        probe_info=probe,
+        modality=modality,
+    )
+    others = {t.modality for t in earlier} - {modality}
+    if others:
+        cross_modality(self, result, earlier, req, k, created, operator, channel)
+    capture, staged = _capture(self, search_id, len(rows) + 1, probe, probe.image, result)
     with _staging.published(staged), self.write() as s:
         enc = s.get(Encounter, search_id)
         if enc is None:
@@ -195,14 +232,18 @@ def _result(
     captures: list[Any],
     created: datetime,
     channel: str,
-    probe_info: FaceResult | None = None,
+    probe_info: Acquisition | None = None,
+    modality: str = "face",
 ) -> dict[str, Any]:
-    vectors = [c.template.vector if isinstance(c, FaceResult) else c for c in captures]
-    last = probe_info or (captures[-1] if isinstance(captures[-1], FaceResult) else None)
-    fused = np.sum(np.stack(vectors), axis=0)
-    fused = fused / max(float(np.linalg.norm(fused)), 1e-12)
-    threshold, source, limited = decision_threshold(self)
-    candidates = annotate_disputes(self, rank_candidates(self, fused, k, threshold))
+    """Rank the captures of one modality (fused as the modality fuses them)."""
+    templates = [c.template if isinstance(c, Acquisition) else c for c in captures]
+    last = probe_info or (captures[-1] if isinstance(captures[-1], Acquisition) else None)
+    mod = self.modality(modality)
+    index = self.index_for(modality)
+    threshold, source, limited = decision_threshold(self, modality)
+    candidates = rank_candidates(self, mod.fuse(templates), k, threshold, modality)
+    candidates = annotate_disputes(self, candidates)
+    probes: list[Any] = templates if mod.search_shortlist else [t.vector for t in templates]
     result: dict[str, Any] = {
         "search_id": sid,
         "decision": "candidates" if candidates else "no_candidate",
@@ -211,7 +252,7 @@ def _result(
         "threshold_source": source,
         "target_fpir": self.settings.target_fpir if source == "calibrated" else None,
         "threshold_resolution_limited": limited,
-        "model": self.index.model_id,
+        "model": index.model_id,
         "model_version": last.template.model_version if last else "",
         "created_at": created.isoformat(),
         "operator": operator.name,
@@ -219,26 +260,77 @@ def _result(
         "case_id": req.case_id,
         "channel": channel,
         "top_k": k,
-        "gallery_size": self.index.ntotal,
+        "gallery_size": index.ntotal,
+        "modality": modality,
         "probe": {
-            "face_box": last.detection.bbox.as_list() if last else [],
-            "faces_found": last.faces_found if last else 0,
-            "quality": last.detection.quality.to_dict() if last else {},
+            "face_box": last.box if last else [],
+            "faces_found": last.found if last else 0,
+            "quality": last.quality if last else {},
+            "modality": modality,
+            "finger_position": last.template.finger_position if last else 0,
         },
-        "captures": len(vectors),
-        "consistency": consistency(self, vectors, threshold, candidates),
+        "captures": len(templates),
+        "consistency": consistency(self, probes, threshold, candidates, modality),
         "candidates": candidates,
     }
     return result
 
 
+def cross_modality(
+    self: Gallery,
+    result: dict[str, Any],
+    earlier: list[Template],
+    req: SearchRequest,
+    k: int,
+    created: datetime,
+    operator: Operator,
+    channel: str,
+) -> None:
+    """An encounter with captures of several modalities: rank each, flag disagreement.
+
+    The result's main ranking is the newest capture's modality; ``by_modality``
+    holds each modality's decision and top candidate.
+    """
+    by: dict[str, Any] = {}
+    groups: dict[str, list[Template]] = {}
+    for t in earlier:
+        groups.setdefault(t.modality, []).append(t)
+    for name, temps in groups.items():
+        if name == result["modality"]:
+            continue
+        self.open_modality_index(name)
+        r = _result(
+            self, result["search_id"], operator, req, k, temps, created, channel, modality=name
+        )
+        by[name] = _modality_summary(r)
+    by[result["modality"]] = _modality_summary(result)
+    result["by_modality"] = by
+    tops = {v["top_identity_id"] for v in by.values()}
+    if len(tops) > 1 and result["consistency"]["agree"]:
+        result["consistency"]["agree"] = False
+        result["consistency"]["warning"] = MODALITIES_DISAGREE
+
+
+def _modality_summary(r: dict[str, Any]) -> dict[str, Any]:
+    top = r["candidates"][0] if r["candidates"] else None
+    return {
+        "decision": r["decision"],
+        "captures": r["captures"],
+        "threshold": r["threshold"],
+        "model": r["model"],
+        "top_identity_id": top["identity_id"] if top else None,
+        "top_score": top["score"] if top else None,
+        "candidates": r["candidates"],
+    }
+
+
 def _capture(
-    self: Gallery, sid: str, seq: int, probe: FaceResult, rgb: Any, result: dict[str, Any]
+    self: Gallery, sid: str, seq: int, probe: Acquisition, rgb: Any, result: dict[str, Any]
 ) -> tuple[EncounterCapture, tuple[Path, Path] | None]:
     path = None
     staged = None
     keep = self.settings.probe_retention_hours > 0  # 0: nothing outlives the request
-    if keep:
+    if keep and rgb is not None:
         p = self.settings.media_dir / "probes" / f"{sid}-{seq}.jpg"
         staged = (_staging.stage(self, p, encode_jpeg(rgb)), p)  # published after the commit
         path = str(p.relative_to(self.settings.home))
@@ -248,8 +340,10 @@ def _capture(
         seq=seq,
         template=probe.template.to_bytes() if keep else None,
         probe_path=path,
-        quality=probe.detection.quality.to_dict(),
+        quality=probe.quality,
         top=top,
+        modality=probe.modality,
+        finger_position=probe.template.finger_position or None,
     ), staged
 
 

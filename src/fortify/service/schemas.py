@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class ErrorBody(BaseModel):
@@ -25,16 +25,20 @@ class OperatorPublic(BaseModel):
 
 
 class QualityPublic(BaseModel):
-    face_px: int
-    sharpness: float
-    brightness: float
-    warnings: list[str]
+    model_config = ConfigDict(extra="allow")  # each modality adds its own measures
+
+    face_px: int | None = None
+    sharpness: float | None = None
+    brightness: float | None = None
+    warnings: list[str] = Field(default_factory=list)
 
 
 class ProbePublic(BaseModel):
     face_box: list[int]
     faces_found: int
     quality: QualityPublic
+    modality: str = "face"
+    finger_position: int = Field(default=0, description="ISO finger code 1-10, 0 = unknown")
 
 
 class CandidatePublic(BaseModel):
@@ -94,6 +98,10 @@ class SearchPublic(BaseModel):
     probe: ProbePublic
     candidates: list[CandidatePublic]
     purpose_category: str | None = None
+    modality: str = "face"
+    by_modality: dict[str, Any] | None = Field(
+        default=None, description="Encounters with several modalities: each one's ranking."
+    )
 
 
 class ConfirmBody(BaseModel):

@@ -84,6 +84,8 @@ class Sample(Base):
     quality: Mapped[dict[str, Any]] = mapped_column(default=dict)
     face_box: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    modality: Mapped[str] = mapped_column(String(16), default="face", server_default="face")
+    finger_position: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
     identity: Mapped[Identity] = relationship(back_populates="samples")
     templates: Mapped[list[TemplateRow]] = relationship(
@@ -102,6 +104,10 @@ class TemplateRow(Base):
     model_version: Mapped[str] = mapped_column(String(64))
     data: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    modality: Mapped[str] = mapped_column(
+        String(16), default="face", server_default="face", index=True
+    )
+    finger_position: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
     sample: Mapped[Sample] = relationship(back_populates="templates")
 
@@ -150,6 +156,8 @@ class EncounterCapture(Base):
     probe_path: Mapped[str | None] = mapped_column(String(300), nullable=True)
     quality: Mapped[dict[str, Any]] = mapped_column(default=dict)
     top: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    modality: Mapped[str] = mapped_column(String(16), default="face", server_default="face")
+    finger_position: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class User(Base):

@@ -37,8 +37,10 @@ def create_identity(
     display_name: Annotated[str | None, Form()] = None,
     synthetic: Annotated[bool, Form()] = False,
     face: Annotated[str | None, Form(description=FACE_DESCRIPTION, pattern=FACE_PATTERN)] = None,
+    modality: Annotated[str, Form(description="face or finger")] = "face",
+    finger_position: Annotated[str | None, Form(description="Finger: ISO code or name")] = None,
 ) -> EnrollPublic:
-    """Enrol a photo under ``reference`` (the identity is created if new)."""
+    """Enrol a photo (or a fingerprint) under ``reference`` (the identity is created if new)."""
     operator.require("enroll")
     data = read_upload(image, settings.max_upload_bytes)
     with gate.admit(data):
@@ -51,6 +53,8 @@ def create_identity(
             synthetic=synthetic,
             face=parse_face(face),
             original_name=image.filename,
+            modality=modality,
+            finger_position=finger_position,
         )
     return EnrollPublic(**r.to_dict())
 
@@ -104,13 +108,22 @@ def add_sample(
     operator: OperatorDep,
     gate: ImageGateDep,
     identity_id: str,
-    image: Annotated[UploadFile, File(description="A face photo (required).")],
+    image: Annotated[UploadFile, File(description="A face or finger image (required).")],
     face: Annotated[str | None, Form(description=FACE_DESCRIPTION, pattern=FACE_PATTERN)] = None,
+    modality: Annotated[str, Form(description="face or finger")] = "face",
+    finger_position: Annotated[str | None, Form(description="Finger: ISO code or name")] = None,
 ) -> EnrollPublic:
     operator.require("enroll")
     data = read_upload(image, settings.max_upload_bytes)
     with gate.admit(data):
-        r = gallery.add_sample(identity_id, data, operator=operator, face=parse_face(face))
+        r = gallery.add_sample(
+            identity_id,
+            data,
+            operator=operator,
+            face=parse_face(face),
+            modality=modality,
+            finger_position=finger_position,
+        )
     return EnrollPublic(**r.to_dict())
 
 

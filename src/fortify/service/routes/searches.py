@@ -35,6 +35,10 @@ def create_search(
     category: Annotated[str | None, Form(description="Purpose category (use policy).")] = None,
     approval_id: Annotated[str | None, Form(description="Prior approval, if needed.")] = None,
     place: Annotated[str | None, Form(description="Place code, e.g. port-of-entry:x")] = None,
+    modality: Annotated[str, Form(description="face or finger")] = "face",
+    finger_position: Annotated[
+        str | None, Form(description="Finger: ISO code 0-10 or a name (right-index)")
+    ] = None,
 ) -> SearchPublic:
     """Search the gallery. Candidates are investigative leads, never identifications."""
     operator.require("search")
@@ -51,6 +55,8 @@ def create_search(
             category=category,
             approval_id=approval_id,
             place=place,
+            modality=modality,
+            finger_position=finger_position,
         )
     return SearchPublic(**result)
 
@@ -68,13 +74,21 @@ def add_capture(
     search_id: str,
     image: Annotated[UploadFile, File(description="Another capture of the same person.")],
     face: Annotated[str | None, Form(description=FACE_DESCRIPTION, pattern=FACE_PATTERN)] = None,
+    modality: Annotated[str, Form(description="face or finger")] = "face",
+    finger_position: Annotated[str | None, Form(description="Finger: ISO code or name")] = None,
 ) -> SearchPublic:
     """Add a capture to your own encounter: captures are fused, disagreement is flagged."""
     operator.require("search")
     data = read_upload(image, settings.max_upload_bytes)
     with gate.admit(data):
         result = gallery.add_capture(
-            search_id, data, operator=operator, face=parse_face(face), channel="api"
+            search_id,
+            data,
+            operator=operator,
+            face=parse_face(face),
+            channel="api",
+            modality=modality,
+            finger_position=finger_position,
         )
     return SearchPublic(**result)
 

@@ -1,0 +1,151 @@
+"""The fingerprint modality: image/WSQ/ISO in, minutiae template out, MCC 1:1 scores.
+
+A template's payload is an ISO/IEC 19794-2:2005 minutiae record (so it can be
+exchanged); its index vector is the print's mean minutia cylinder, used only to
+preselect a shortlist that the minutiae matcher re-ranks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+from collections import OrderedDict
+
+from fortify.config import Settings
+from fortify.errors import QualityTooLow
+from fortify.modalities.base import AcquireOptions, Acquisition
+from fortify.modalities.finger import iso19794, mcc
+from fortify.modalities.finger.extract import MindtctExtractor
+from fortify.modalities.finger.images import decode_finger_image, ridge_check
+from fortify.modalities.finger.minutiae import Minutiae
+from fortify.types import Template
+
+log = logging.getLogger(__name__)
+
+MODEL_ID = "finger-mindtct-mcc-v1"
+MODEL_VERSION = "mindtct(nbis-py 0.1.3)+mcc-lssr-1"
+
+
+class NoFingerFound(QualityTooLow):
+    """The image does not show a fingerprint (a face, a blank page, noise)."""
+
+    code = "no_finger"
+
+
+class FingerModality:
+    """Contact fingerprints (500 ppi): mindtct minutiae, MCC cylinders, LSS-R scores."""
+
+    name = "finger"
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.fs = settings.finger
+        self.search_shortlist = self.fs.shortlist
+        self.extractor = MindtctExtractor(self.fs.compute_nfiq2)
+        self._cache: OrderedDict[bytes, mcc.Cylinders] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def model_spec(self) -> tuple[str, int]:
+        return MODEL_ID, mcc.VECTOR_DIM
+
+    def prepare(self) -> FingerModality:
+        self.extractor.prepare()
+        return self
+
+    # -- acquisition ---------------------------------------------------------------------------
+    def acquire(self, data: bytes, options: AcquireOptions) -> Acquisition:
+        if iso19794.is_iso(data):
+            m, finger, fq = iso19794.read(data)
+            if len(m) < self.fs.min_minutiae:
+                raise QualityTooLow(
+                    f"the template has {len(m)} minutiae (at least {self.fs.min_minutiae})",
+                    warnings=["too_few_minutiae"],
+                )
+            pos = options.finger_position or finger
+            quality = {
+                "minutiae": len(m),
+                "iso_quality": fq,
+                "source": "iso19794-2",
+                "warnings": [],
+            }
+            return Acquisition(self.template(m, pos), quality, [0, 0, m.width, m.height])
+        gray = decode_finger_image(data, self.settings.max_image_pixels)
+        check = ridge_check(gray)
+        if check.foreground < 0.08 or not 4.0 <= check.period <= 14.0 or check.coherence < 0.15:
+            raise NoFingerFound(
+                "no fingerprint found in the image", quality=check.to_dict(), warnings=["no_finger"]
+            )
+        ext = self.extractor.extract(gray)
+        m = ext.minutiae.best(self.fs.max_minutiae)
+        warnings: list[str] = []
+        if len(ext.minutiae) < self.fs.min_minutiae:
+            warnings.append("too_few_minutiae")
+        if ext.nfiq2 is not None and ext.nfiq2 < self.fs.min_nfiq2:
+            warnings.append("nfiq2_low")
+        quality = {
+            "nfiq2": ext.nfiq2,
+            "minutiae": len(ext.minutiae),
+            **check.to_dict(),
+            "warnings": warnings,
+        }
+        if "too_few_minutiae" in warnings or (options.strict_quality and warnings):
+            raise QualityTooLow(
+                "fingerprint quality too low: " + ", ".join(warnings),
+                warnings=warnings,
+                quality=quality,
+            )
+        rgb = None
+        if gray.size:
+            import numpy as np
+
+            rgb = np.repeat(gray[:, :, None], 3, axis=2)
+        return Acquisition(
+            self.template(m, options.finger_position, ext.nfiq2 or 0),
+            quality,
+            check.box,
+            found=1,
+            warnings=tuple(warnings),
+            image=rgb,
+        )
+
+    def template(self, m: Minutiae, finger_position: int = 0, quality: int = 0) -> Template:
+        """A Fortify template of a minutiae set (ISO record payload + preselection vector)."""
+        payload = iso19794.write(m, finger_position, quality)
+        cyl = self._cylinders(payload, m)
+        return Template(
+            vector=mcc.preselection_vector(cyl),
+            model_id=MODEL_ID,
+            model_version=MODEL_VERSION,
+            modality="finger",
+            finger_position=finger_position,
+            payload=payload,
+        )
+
+    # -- matching ------------------------------------------------------------------------------
+    def _cylinders(self, payload: bytes, m: Minutiae | None = None) -> mcc.Cylinders:
+        key = hashlib.blake2b(payload, digest_size=16).digest()
+        with self._lock:
+            hit = self._cache.get(key)
+            if hit is not None:
+                self._cache.move_to_end(key)
+                return hit
+        if m is None:
+            m, _, _ = iso19794.read(payload)
+        c = mcc.cylinders(m)
+        with self._lock:
+            self._cache[key] = c
+            while len(self._cache) > 50_000:
+                self._cache.popitem(last=False)
+        return c
+
+    def compare(self, a: Template, b: Template) -> float:
+        """MCC LSS-R score in [0, 1] of two finger templates."""
+        return mcc.score(self._cylinders(a.payload), self._cylinders(b.payload))
+
+    def compare_minutiae(self, a: Minutiae, b: Minutiae) -> float:
+        return mcc.score(mcc.cylinders(a), mcc.cylinders(b))
+
+    def fuse(self, templates: list[Template]) -> list[Template]:
+        """Finger captures are not averaged: each is ranked, an identity's best counts."""
+        return templates
