@@ -19,7 +19,7 @@ from fortify.gallery import Gallery
 from fortify.modalities.face.engine import Engine
 from fortify.service import create_app
 from fortify.store.tables import AuditEvent, Encounter, EncounterCapture, Sample, TemplateRow
-from tests.conftest import add_user, blank_image, make_settings
+from tests.conftest import add_user, blank_image, make_settings, train, train_local
 
 DB1 = (Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "fingerprints").resolve()
 DB1 = DB1 / "fvc2002" / "DB1_B"
@@ -45,6 +45,7 @@ def finger_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture
 def fgallery(finger_home: Path, tmp_path: Path, admin: Operator) -> Iterator[Gallery]:
     g = Gallery(make_settings(tmp_path / "home"))
+    train(g, admin.name)
     for d in sorted(finger_home.iterdir()):
         for f in sorted(d.iterdir()):
             g.enroll_image(
@@ -126,6 +127,7 @@ def test_bad_finger_input_stores_nothing(
 
 def test_cli_enroll_and_identify_finger(finger_home: Path, tmp_path: Path) -> None:
     home = tmp_path / "cli-home"
+    train_local(home)
     runner = CliRunner()
     r = runner.invoke(
         cli,
@@ -218,6 +220,7 @@ def test_encounter_with_face_and_finger(
     finger_home: Path, tmp_path: Path, admin: Operator, engine: Engine, people: People
 ) -> None:
     g = Gallery(make_settings(tmp_path / "mm"), engine=engine)
+    train(g, admin.name)
     try:
         ref, files = people[0]
         g.enroll_image(files[0], reference=ref, operator=admin)
