@@ -15,7 +15,7 @@ from fortify.gallery import Gallery
 from fortify.gallery.retemplate import coverage, retemplate
 from fortify.modalities.face.engine import Engine
 from fortify.store.tables import AuditEvent
-from tests.conftest import make_settings
+from tests.conftest import make_settings, train
 
 pytestmark = pytest.mark.slow
 People = list[tuple[str, list[Path]]]
@@ -32,6 +32,7 @@ def test_old_model_until_retemplated(
     home = tmp_path / "home"
     old = make_settings(home, face_model="dlib-resnet-v1", detector="cascade")
     g = Gallery(old, engine=Engine(old))
+    train(g, admin.name)
     for ref, files in people[:4]:
         g.enroll_image(files[0], reference=ref, operator=admin, face="largest", source="test")
     g.close()
