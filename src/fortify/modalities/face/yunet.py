@@ -78,9 +78,16 @@ class YuNetFaceDetector(CascadeFaceDetector):
         self.model_digest = file_digest(path)[:16]
         if threads is not None:
             cv2.setNumThreads(threads)  # OpenCV's DNN uses its process-wide pool
-        self._yunet = cv2.FaceDetectorYN.create(
-            str(path), "", (320, 320), score_threshold, nms_threshold, 5000
-        )
+        # OpenCV 5 warns on stderr that its new graph engine ignores the (default) target;
+        # that is expected here, so the level is lowered for this one call only.
+        level = cv2.utils.logging.getLogLevel()
+        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
+        try:
+            self._yunet = cv2.FaceDetectorYN.create(
+                str(path), "", (320, 320), score_threshold, nms_threshold, 5000
+            )
+        finally:
+            cv2.utils.logging.setLogLevel(level)
         self._ylock = threading.Lock()
 
     def yunet(self, image: RGBImage) -> list[Face]:
