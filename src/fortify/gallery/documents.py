@@ -11,13 +11,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from fortify.accountability.authorize import authorize
 from fortify.accountability.operators import Operator
 from fortify.accountability.policy import LEAD_NOTICE
 from fortify.errors import FortifyError, NotFound
+from fortify.gallery.doc_capture import attach_document, attached_scan, check_target, purge_attached
 from fortify.gallery.ranking import calibration
+from fortify.gallery.rowdigest import encounter_digest
 from fortify.imaging import read_bytes
 from fortify.modalities.document.engine import DocumentEngine
 from fortify.modalities.document.names import names_match, transliterate
@@ -134,18 +136,22 @@ def _live_vector(
     if search_id is None:
         return None
     with self.db.session() as s:
-        enc = s.get(Encounter, search_id)
-        if enc is None or enc.operator != operator.name:
-            raise NotFound(f"no search '{search_id}' of yours", search_id=search_id)
         row = s.scalars(
             select(EncounterCapture)
-            .where(EncounterCapture.encounter_id == search_id)
+            .where(
+                EncounterCapture.encounter_id == search_id,
+                EncounterCapture.modality == "face",
+                EncounterCapture.template.is_not(None),
+            )
             .order_by(EncounterCapture.seq)
-        ).first()
-        if row is None or row.template is None:
-            raise NotFound(f"search '{search_id}' holds no face template (purged?)")
-        v: np.ndarray = decode(row.template).vector
-        return v
+        ).first()  # the first live face of the encounter (a finger-only search has none)
+    if row is None or row.template is None:
+        return None
+    t = decode(row.template)
+    if t.model_id != self.engine.model_id:  # captured before a model change: not comparable
+        return None
+    v: np.ndarray = t.vector
+    return v
 
 
 def scan_document(
@@ -167,19 +173,29 @@ def scan_document(
     req = auth.request
     audit = {"purpose": req.purpose, "case_id": req.case_id, "channel": channel}
     try:
+        if search_id is not None:  # your own search, not purged: checked before reading
+            check_target(self, operator, search_id)
         rgb = self.engine.load(read_bytes(image, self.settings.max_upload_bytes))
         reading = _engine(self).read(rgb)
         live = _live_vector(self, operator, search_id, face_image)
     except FortifyError as exc:
-        self.record_now(operator, "document.failed", "", code=exc.code, **audit)
+        target = f"search:{search_id}" if search_id else ""
+        self.record_now(operator, "document.failed", target, code=exc.code, **audit)
         raise
     sid = new_id()
     now = utcnow()
     leads = find_holders(self, reading["fields"])
     portrait = _portrait(self, rgb, live)
+    if search_id is not None and live is None and face_image is None:
+        portrait["reason"] = "the search holds no live face capture of the current face model"
     flags = list(reading.get("flags", []))
     if any(lead["mismatch"] for lead in leads):
         flags.append("record_mismatch")
+    if search_id is not None:  # one more capture of that encounter, not a second one
+        return attach_document(
+            self, search_id, operator=operator, req=req, channel=channel, reading=reading,
+            leads=leads, portrait=portrait, flags=flags, audit=audit, auth_audit=auth.audit(),
+        )
     result = _result(sid, operator, req, channel, now, reading, leads, portrait, flags, search_id)
     with self.write() as s:
         s.add(
@@ -258,7 +274,10 @@ def get_document_scan(self: Gallery, scan_id: str, *, operator: Operator) -> dic
         if enc is None or (not operator.can("searches.read_all") and enc.operator != operator.name):
             raise NotFound(f"no document scan '{scan_id}'", search_id=scan_id)
         result = dict(enc.result)
-    if result.get("kind") != "document":
+        attached = None if result.get("kind") == "document" else attached_scan(self, enc)
+    if attached is not None:  # a document capture of a face/finger search
+        result = attached
+    elif result.get("kind") != "document":
         raise NotFound(f"no document scan '{scan_id}'", search_id=scan_id)
     self.record_now(operator, "document.view", f"search:{scan_id}")
     return result
@@ -284,7 +303,14 @@ def purge_expired_documents(self: Gallery) -> int:
         for e in due:
             e.result = {**e.result, "document": {"purged": True}, "leads": [], "portrait": {}}
             e.retain_until = None
-        if due:
+        attached = purge_attached(  # document captures of face/finger searches, as their probes
+            self,
+            s,
+            Encounter.confirmed_identity_id.is_(None)
+            & or_(Encounter.retain_until.is_(None), Encounter.retain_until <= now),
+        )
+        if due or attached:
+            s.flush()
             self.record(
                 s,
                 SYSTEM,
@@ -292,5 +318,11 @@ def purge_expired_documents(self: Gallery) -> int:
                 "",
                 purged=len(due),
                 searches=[e.id for e in due][:1000],
+                document_captures_of=attached[:1000],
+                rows={
+                    f"encounter:{i}": encounter_digest(row)
+                    for i in attached[:1000]
+                    if (row := s.get(Encounter, i)) is not None
+                },
             )
     return len(due)
