@@ -100,6 +100,9 @@ def test_document_joins_the_face_search_and_flags_disagreement(
         "holder_does_not_match",
     )
     assert body["holder_agreement"]["agree"] is False
+    p = body["portrait"]
+    assert "live face photos" in p["calibration"] and p["measured_on_synthetic_cards"]
+    assert p["threshold"] >= p["live_face_threshold"]
     assert "holder_differs_from_candidates" in body["flags"]
     with enrolled.db.session() as s:  # no second encounter
         assert s.scalar(select(func.count()).select_from(Encounter)) == n_enc
@@ -193,3 +196,12 @@ def test_refusals_are_audited_and_add_nothing(
     assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_input"
     assert [c.modality for c in _captures(enrolled, sid)] == ["face"]
     assert client.get(f"/v1/searches/{sid}", headers=auth(t1)).json()["document"] is None
+
+
+def test_portrait_threshold_is_the_stricter() -> None:
+    from fortify.gallery.portrait import PORTRAIT_THRESHOLDS, portrait_threshold
+
+    card = PORTRAIT_THRESHOLDS["fused-dlib-sface-v1"]
+    assert portrait_threshold("fused-dlib-sface-v1", card - 0.1) == (card, "synthetic_card_bench")
+    assert portrait_threshold("fused-dlib-sface-v1", card + 0.1)[1] == "live_face_calibration"
+    assert portrait_threshold("other-model", 0.5) == (0.5, "live_face_calibration")

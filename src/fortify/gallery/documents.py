@@ -18,6 +18,7 @@ from fortify.accountability.operators import Operator
 from fortify.accountability.policy import LEAD_NOTICE
 from fortify.errors import FortifyError, NotFound
 from fortify.gallery.doc_capture import attach_document, attached_scan, check_target, purge_attached
+from fortify.gallery.portrait import PORTRAIT_FMR, honesty, portrait_threshold
 from fortify.gallery.ranking import calibration
 from fortify.gallery.rowdigest import encounter_digest
 from fortify.imaging import read_bytes
@@ -30,7 +31,6 @@ if TYPE_CHECKING:
     from fortify.gallery.core import Gallery
 
 log = logging.getLogger(__name__)
-PORTRAIT_FMR = 1e-3
 _ENGINES: dict[int, DocumentEngine] = {}
 
 
@@ -97,7 +97,7 @@ def find_holders(self: Gallery, fields: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _portrait(self: Gallery, doc_rgb: Any, live_vector: np.ndarray | None) -> dict[str, Any]:
-    """1:1 of the document portrait against the live face, calibrated at FMR 1e-3."""
+    """1:1 of the document portrait against the live face at FMR 1e-3 (see ``portrait``)."""
     if live_vector is None:
         return {"compared": False, "reason": "no live face capture given"}
     try:
@@ -105,24 +105,27 @@ def _portrait(self: Gallery, doc_rgb: Any, live_vector: np.ndarray | None) -> di
     except FortifyError as exc:
         return {"compared": False, "reason": f"no usable portrait on the document ({exc.code})"}
     score = float(np.dot(doc_face.template.vector, live_vector))
+    model = self.engine.model_id
     cal = calibration(self)
-    if cal is None:
-        return {
-            "compared": True,
-            "score": round(score, 4),
-            "decision": "uncalibrated",
-            "portrait_box": doc_face.detection.bbox.as_list(),
-        }
-    thr, limited = cal.threshold(PORTRAIT_FMR, 1)
-    return {
+    live_thr, limited = cal.threshold(PORTRAIT_FMR, 1) if cal is not None else (None, False)
+    thr, source = portrait_threshold(model, live_thr)
+    out: dict[str, Any] = {
         "compared": True,
         "score": round(score, 4),
-        "threshold": round(thr, 4),
-        "target_fmr": PORTRAIT_FMR,
-        "threshold_resolution_limited": limited,
-        "estimated_fmr": cal.fmr(score),
-        "decision": "holder_matches_portrait" if score >= thr else "holder_does_not_match",
         "portrait_box": doc_face.detection.bbox.as_list(),
+        "target_fmr": PORTRAIT_FMR,
+        **honesty(model),
+    }
+    if thr is None:
+        return {**out, "decision": "uncalibrated"}
+    return {
+        **out,
+        "threshold": round(thr, 4),
+        "threshold_source": source,
+        "live_face_threshold": round(live_thr, 4) if live_thr is not None else None,
+        "threshold_resolution_limited": limited,
+        "estimated_fmr": cal.fmr(score) if cal is not None else None,
+        "decision": "holder_matches_portrait" if score >= thr else "holder_does_not_match",
     }
 
 
@@ -193,8 +196,17 @@ def scan_document(
         flags.append("record_mismatch")
     if search_id is not None:  # one more capture of that encounter, not a second one
         return attach_document(
-            self, search_id, operator=operator, req=req, channel=channel, reading=reading,
-            leads=leads, portrait=portrait, flags=flags, audit=audit, auth_audit=auth.audit(),
+            self,
+            search_id,
+            operator=operator,
+            req=req,
+            channel=channel,
+            reading=reading,
+            leads=leads,
+            portrait=portrait,
+            flags=flags,
+            audit=audit,
+            auth_audit=auth.audit(),
         )
     result = _result(sid, operator, req, channel, now, reading, leads, portrait, flags, search_id)
     with self.write() as s:
