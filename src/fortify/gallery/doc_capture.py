@@ -254,19 +254,18 @@ def attached_scan(self: Gallery, enc: Encounter) -> dict[str, Any] | None:
 
 def purge_attached(self: Gallery, s: Any, due: Any) -> list[str]:
     """Blank the document captures (and result sections) of due encounters (in ``s``)."""
-    out = []
-    for enc in s.scalars(select(Encounter).where(due)):
-        caps = s.scalars(
-            select(EncounterCapture).where(
-                EncounterCapture.encounter_id == enc.id, EncounterCapture.modality == DOCUMENT
-            )
-        ).all()
-        live = [c for c in caps if not (c.quality or {}).get("purged")]
-        if not live:
-            continue
-        for c in live:
-            c.quality = dict(_PURGED)
-            c.top = dict(_PURGED)
-        enc.result = {**(enc.result or {}), "document": dict(_PURGED)}
-        out.append(enc.id)
-    return out
+    caps = s.scalars(
+        select(EncounterCapture)
+        .join(Encounter, Encounter.id == EncounterCapture.encounter_id)
+        .where(due, EncounterCapture.modality == DOCUMENT)
+    ).all()
+    live = [c for c in caps if not (c.quality or {}).get("purged")]
+    for c in live:
+        c.quality = dict(_PURGED)
+        c.top = dict(_PURGED)
+    ids = sorted({c.encounter_id for c in live})
+    for i in ids:
+        enc = s.get(Encounter, i)
+        if enc is not None:
+            enc.result = {**(enc.result or {}), "document": dict(_PURGED)}
+    return ids
