@@ -43,6 +43,13 @@ def print_document(r: dict[str, Any]) -> None:
     p = r["portrait"]
     if p.get("compared"):
         console.print(f"portrait vs live face: score {p['score']}  {p.get('decision')}")
+        if p.get("calibration"):
+            console.print(f"  ({p['calibration']}; see bench/bench_portrait.py)")
+    agreement = r.get("holder_agreement")
+    if agreement and agreement.get("agree") is False:
+        console.print(f"[bold red]{(r.get('consistency') or {}).get('warning') or ''}[/]")
+    if r.get("capture"):
+        console.print(f"document capture {r['capture']} of search {r['search_id']}")
     if not r["leads"]:
         console.print("No record matches the holder.")
     for lead in r["leads"]:
@@ -116,7 +123,7 @@ def register(cli: click.Group) -> None:
         "--search",
         "search_id",
         default=None,
-        help="Your face search whose probe is compared with the portrait.",
+        help="Your face/finger search: the scan becomes one more capture of it.",
     )
     @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
     @common_options

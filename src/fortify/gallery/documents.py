@@ -11,13 +11,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from fortify.accountability.authorize import authorize
 from fortify.accountability.operators import Operator
 from fortify.accountability.policy import LEAD_NOTICE
 from fortify.errors import FortifyError, NotFound
+from fortify.gallery.doc_capture import attach_document, attached_scan, check_target, purge_attached
+from fortify.gallery.portrait import PORTRAIT_FMR, honesty, portrait_threshold
 from fortify.gallery.ranking import calibration
+from fortify.gallery.rowdigest import encounter_digest
 from fortify.imaging import read_bytes
 from fortify.modalities.document.engine import DocumentEngine
 from fortify.modalities.document.names import names_match, transliterate
@@ -28,7 +31,6 @@ if TYPE_CHECKING:
     from fortify.gallery.core import Gallery
 
 log = logging.getLogger(__name__)
-PORTRAIT_FMR = 1e-3
 _ENGINES: dict[int, DocumentEngine] = {}
 
 
@@ -95,7 +97,7 @@ def find_holders(self: Gallery, fields: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _portrait(self: Gallery, doc_rgb: Any, live_vector: np.ndarray | None) -> dict[str, Any]:
-    """1:1 of the document portrait against the live face, calibrated at FMR 1e-3."""
+    """1:1 of the document portrait against the live face at FMR 1e-3 (see ``portrait``)."""
     if live_vector is None:
         return {"compared": False, "reason": "no live face capture given"}
     try:
@@ -103,24 +105,27 @@ def _portrait(self: Gallery, doc_rgb: Any, live_vector: np.ndarray | None) -> di
     except FortifyError as exc:
         return {"compared": False, "reason": f"no usable portrait on the document ({exc.code})"}
     score = float(np.dot(doc_face.template.vector, live_vector))
+    model = self.engine.model_id
     cal = calibration(self)
-    if cal is None:
-        return {
-            "compared": True,
-            "score": round(score, 4),
-            "decision": "uncalibrated",
-            "portrait_box": doc_face.detection.bbox.as_list(),
-        }
-    thr, limited = cal.threshold(PORTRAIT_FMR, 1)
-    return {
+    live_thr, limited = cal.threshold(PORTRAIT_FMR, 1) if cal is not None else (None, False)
+    thr, source = portrait_threshold(model, live_thr)
+    out: dict[str, Any] = {
         "compared": True,
         "score": round(score, 4),
-        "threshold": round(thr, 4),
-        "target_fmr": PORTRAIT_FMR,
-        "threshold_resolution_limited": limited,
-        "estimated_fmr": cal.fmr(score),
-        "decision": "holder_matches_portrait" if score >= thr else "holder_does_not_match",
         "portrait_box": doc_face.detection.bbox.as_list(),
+        "target_fmr": PORTRAIT_FMR,
+        **honesty(model),
+    }
+    if thr is None:
+        return {**out, "decision": "uncalibrated"}
+    return {
+        **out,
+        "threshold": round(thr, 4),
+        "threshold_source": source,
+        "live_face_threshold": round(live_thr, 4) if live_thr is not None else None,
+        "threshold_resolution_limited": limited,
+        "estimated_fmr": cal.fmr(score) if cal is not None else None,
+        "decision": "holder_matches_portrait" if score >= thr else "holder_does_not_match",
     }
 
 
@@ -134,18 +139,22 @@ def _live_vector(
     if search_id is None:
         return None
     with self.db.session() as s:
-        enc = s.get(Encounter, search_id)
-        if enc is None or enc.operator != operator.name:
-            raise NotFound(f"no search '{search_id}' of yours", search_id=search_id)
         row = s.scalars(
             select(EncounterCapture)
-            .where(EncounterCapture.encounter_id == search_id)
+            .where(
+                EncounterCapture.encounter_id == search_id,
+                EncounterCapture.modality == "face",
+                EncounterCapture.template.is_not(None),
+            )
             .order_by(EncounterCapture.seq)
-        ).first()
-        if row is None or row.template is None:
-            raise NotFound(f"search '{search_id}' holds no face template (purged?)")
-        v: np.ndarray = decode(row.template).vector
-        return v
+        ).first()  # the first live face of the encounter (a finger-only search has none)
+    if row is None or row.template is None:
+        return None
+    t = decode(row.template)
+    if t.model_id != self.engine.model_id:  # captured before a model change: not comparable
+        return None
+    v: np.ndarray = t.vector
+    return v
 
 
 def scan_document(
@@ -167,19 +176,38 @@ def scan_document(
     req = auth.request
     audit = {"purpose": req.purpose, "case_id": req.case_id, "channel": channel}
     try:
+        if search_id is not None:  # your own search, not purged: checked before reading
+            check_target(self, operator, search_id)
         rgb = self.engine.load(read_bytes(image, self.settings.max_upload_bytes))
         reading = _engine(self).read(rgb)
         live = _live_vector(self, operator, search_id, face_image)
     except FortifyError as exc:
-        self.record_now(operator, "document.failed", "", code=exc.code, **audit)
+        target = f"search:{search_id}" if search_id else ""
+        self.record_now(operator, "document.failed", target, code=exc.code, **audit)
         raise
     sid = new_id()
     now = utcnow()
     leads = find_holders(self, reading["fields"])
     portrait = _portrait(self, rgb, live)
+    if search_id is not None and live is None and face_image is None:
+        portrait["reason"] = "the search holds no live face capture of the current face model"
     flags = list(reading.get("flags", []))
     if any(lead["mismatch"] for lead in leads):
         flags.append("record_mismatch")
+    if search_id is not None:  # one more capture of that encounter, not a second one
+        return attach_document(
+            self,
+            search_id,
+            operator=operator,
+            req=req,
+            channel=channel,
+            reading=reading,
+            leads=leads,
+            portrait=portrait,
+            flags=flags,
+            audit=audit,
+            auth_audit=auth.audit(),
+        )
     result = _result(sid, operator, req, channel, now, reading, leads, portrait, flags, search_id)
     with self.write() as s:
         s.add(
@@ -258,7 +286,10 @@ def get_document_scan(self: Gallery, scan_id: str, *, operator: Operator) -> dic
         if enc is None or (not operator.can("searches.read_all") and enc.operator != operator.name):
             raise NotFound(f"no document scan '{scan_id}'", search_id=scan_id)
         result = dict(enc.result)
-    if result.get("kind") != "document":
+        attached = None if result.get("kind") == "document" else attached_scan(self, enc)
+    if attached is not None:  # a document capture of a face/finger search
+        result = attached
+    elif result.get("kind") != "document":
         raise NotFound(f"no document scan '{scan_id}'", search_id=scan_id)
     self.record_now(operator, "document.view", f"search:{scan_id}")
     return result
@@ -284,7 +315,14 @@ def purge_expired_documents(self: Gallery) -> int:
         for e in due:
             e.result = {**e.result, "document": {"purged": True}, "leads": [], "portrait": {}}
             e.retain_until = None
-        if due:
+        attached = purge_attached(  # document captures of face/finger searches, as their probes
+            self,
+            s,
+            Encounter.confirmed_identity_id.is_(None)
+            & or_(Encounter.retain_until.is_(None), Encounter.retain_until <= now),
+        )
+        if due or attached:
+            s.flush()
             self.record(
                 s,
                 SYSTEM,
@@ -292,5 +330,11 @@ def purge_expired_documents(self: Gallery) -> int:
                 "",
                 purged=len(due),
                 searches=[e.id for e in due][:1000],
+                document_captures_of=attached[:1000],
+                rows={
+                    f"encounter:{i}": encounter_digest(row)
+                    for i in attached[:1000]
+                    if (row := s.get(Encounter, i)) is not None
+                },
             )
     return len(due)

@@ -19,6 +19,7 @@ from fortify.accountability.operators import Operator
 from fortify.accountability.policy import LEAD_NOTICE, SearchRequest
 from fortify.errors import FortifyError, InvalidInput, NotFound
 from fortify.gallery import staging as _staging
+from fortify.gallery.doc_capture import carry_document
 from fortify.gallery.oversight import make_filter, scoped, summary_row
 from fortify.gallery.ranking import consistency, decision_threshold, rank_candidates
 from fortify.gallery.rowdigest import encounter_digest
@@ -171,7 +172,7 @@ def add_capture(
         created = enc.created_at
     if len(rows) >= MAX_CAPTURES:
         raise InvalidInput(f"an encounter holds at most {MAX_CAPTURES} captures")
-    if any(r.template is None for r in rows):
+    if any(r.template is None and r.modality != "document" for r in rows):  # documents: none
         raise InvalidInput("the earlier captures of this search were purged (retention)")
     audit_ctx = {"target": f"search:{search_id}", "channel": channel, "capture": len(rows) + 1}
     try:
@@ -205,6 +206,7 @@ def add_capture(
         if enc is None:
             raise NotFound(f"no search '{search_id}'", search_id=search_id)
         result["purpose_category"] = (enc.result or {}).get("purpose_category")
+        carry_document(result, enc.result)  # a document capture's section, re-checked
         enc.result = result
         enc.decision = result["decision"]
         enc.threshold = result["threshold"]

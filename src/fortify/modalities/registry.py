@@ -27,6 +27,8 @@ def _finger(settings: Settings, engine: Engine | None) -> Modality:
     return FingerModality(settings)
 
 
+# Documents are an encounter capture, not a searchable modality (no 1:N template): see
+# fortify.gallery.doc_capture for why they are not registered here.
 FACTORIES: dict[str, Callable[[Settings, Engine | None], Modality]] = {
     "face": _face,
     "finger": _finger,

@@ -102,6 +102,11 @@ class SearchPublic(BaseModel):
     by_modality: dict[str, Any] | None = Field(
         default=None, description="Encounters with several modalities: each one's ranking."
     )
+    document: dict[str, Any] | None = Field(
+        default=None,
+        description="A document capture of this encounter: holder leads, portrait check, "
+        "and whether the holder agrees with the top candidates.",
+    )
 
 
 class ConfirmBody(BaseModel):

@@ -94,6 +94,12 @@ function resultView(r) {
   box.append(el("p", { text: p.compared
     ? "Portrait vs live face: " + String(p.decision).replace(/_/g, " ") + " (score " + p.score + ")"
     : "Portrait not compared: " + (p.reason || "no live face") }));
+  if (p.compared && p.calibration) box.append(el("p", { className: "hint", text: "Calibration: " + p.calibration + "." }));
+  const agreement = r.holder_agreement || {};
+  if (agreement.agree === false) {
+    box.append(el("p", { className: "alert warn", attrs: { role: "alert", "data-test": "doc-disagree" },
+      text: (r.consistency && r.consistency.warning) || "The document holder and the face candidates differ." }));
+  }
   if (!r.leads.length) box.append(el("p", { text: "No record matches the holder." }));
   for (const lead of r.leads) {
     box.append(el("p", { attrs: { "data-test": "doc-lead" }, text: "Lead " + lead.reference + " " +

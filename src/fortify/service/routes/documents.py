@@ -49,7 +49,11 @@ def create_scan(
     purpose: Annotated[str, Form(description="Why this scan is made (required).")],
     case_id: Annotated[str | None, Form()] = None,
     search_id: Annotated[
-        str | None, Form(description="Your face search whose probe is compared with the portrait.")
+        str | None,
+        Form(
+            description="Your face or finger search: the scan becomes one more capture of it "
+            "and its live face is compared with the portrait."
+        ),
     ] = None,
     face: Annotated[
         UploadFile | None, File(description="A live face photo to compare with the portrait.")
