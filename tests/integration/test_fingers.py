@@ -19,7 +19,7 @@ from fortify.gallery import Gallery
 from fortify.modalities.face.engine import Engine
 from fortify.service import create_app
 from fortify.store.tables import AuditEvent, Encounter, EncounterCapture, Sample, TemplateRow
-from tests.conftest import add_user, blank_image, make_settings
+from tests.conftest import add_user, blank_image, make_settings, train, train_local
 
 DB1 = (Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "fingerprints").resolve()
 DB1 = DB1 / "fvc2002" / "DB1_B"
@@ -45,6 +45,7 @@ def finger_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture
 def fgallery(finger_home: Path, tmp_path: Path, admin: Operator) -> Iterator[Gallery]:
     g = Gallery(make_settings(tmp_path / "home"))
+    train(g, admin.name)
     for d in sorted(finger_home.iterdir()):
         for f in sorted(d.iterdir()):
             g.enroll_image(
@@ -144,6 +145,7 @@ def test_cli_enroll_and_identify_finger(finger_home: Path, tmp_path: Path) -> No
     assert r.exit_code == 0, r.output
     summary = json.loads(r.stdout)
     assert summary["enrolled"] == 8 and summary["modality"] == "finger"
+    train_local(home)
     r = runner.invoke(
         cli,
         [
@@ -218,6 +220,7 @@ def test_encounter_with_face_and_finger(
     finger_home: Path, tmp_path: Path, admin: Operator, engine: Engine, people: People
 ) -> None:
     g = Gallery(make_settings(tmp_path / "mm"), engine=engine)
+    train(g, admin.name)
     try:
         ref, files = people[0]
         g.enroll_image(files[0], reference=ref, operator=admin)
@@ -238,8 +241,15 @@ def test_encounter_with_face_and_finger(
         assert r2["candidates"][0]["reference"] == ref
         assert r2["by_modality"]["face"]["top_identity_id"] == r2["candidates"][0]["identity_id"]
         assert r2["consistency"]["agree"], r2["consistency"]
+        fused = r2["fused"]  # one ranking over face and finger, one FPIR per candidate
+        assert fused["modalities"] == ["face", "finger"], fused
+        top = fused["candidates"][0]
+        assert top["reference"] == ref and top["modalities_matched"] == ["face", "finger"]
+        face_fpir = r2["by_modality"]["face"]["candidates"][0]["estimated_fpir"]
+        assert 0 < top["estimated_fpir"] <= face_fpir and "independent" in fused["assumption"]
         r3 = g.add_capture(r["search_id"], DB1 / "102_2.png", operator=admin, modality="finger")
         assert not r3["consistency"]["agree"]  # the second finger points at someone else
+        assert {c["reference"] for c in r3["fused"]["candidates"]} >= {ref}
         assert g.verify_audit(operator=admin).ok
     finally:
         g.close()
