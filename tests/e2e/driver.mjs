@@ -366,6 +366,46 @@ const SCENARIOS = {
       await b.close();
     }
   },
+
+  /** Finger mode: a fake camera showing an FVC2002 print; guide, feedback, finger search. */
+  async finger() {
+    const b = await launch(cfg.y4m_finger);
+    try {
+      const { page } = await phone(b);
+      await signIn(page, cfg.tokens.officer, "#capture-h");
+      await page.click("[data-test=mode-finger]");
+      await page.waitForSelector("#finger-h");
+      await page.click("[data-test=finger-cam]");
+      await page.waitForFunction(() => {
+        const g = document.querySelector("[data-test=finger-guidance]");
+        return g && g.dataset.ok === "true";
+      }, null, { timeout: 20000 });
+      const guidance = (await page.textContent("[data-test=finger-guidance]")).trim();
+      const metrics = JSON.parse(await page.getAttribute("[data-test=finger-guidance]", "data-metrics"));
+      await page.selectOption("#finger-position", "right-index");
+      await checkWidth(page, "finger capture");
+      await checkA11y(page, "finger capture");
+      await shot(page, "30-finger-live");
+      await page.fill("#finger-purpose", "E2E finger check");
+      const [response] = await Promise.all([
+        page.waitForResponse((r) => r.url().endsWith("/v1/searches") && r.request().method() === "POST", { timeout: 60000 }),
+        page.click("[data-test=finger-search]"),
+      ]);
+      const body = await response.json();
+      check(response.status() === 200, "finger search failed: " + JSON.stringify(body).slice(0, 300));
+      await page.waitForSelector(".cand", { timeout: 30000 });
+      const first = await page.getAttribute(".cand", "data-reference");
+      await checkWidth(page, "finger result");
+      await shot(page, "31-finger-result");
+      await noScriptErrors(page);
+      return {
+        guidance, metrics, first, modality: body.modality,
+        finger_position: body.probe.finger_position, top: body.candidates.map((c) => c.reference),
+      };
+    } finally {
+      await b.close();
+    }
+  },
 };
 
 async function main() {
