@@ -37,7 +37,8 @@ log = logging.getLogger(__name__)
 People = list[tuple[str, list[Path]]]
 ENROLLED = 10
 MARGIN = 0.02
-FINGER_DATA = (Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "fingerprints").resolve()
+FINGER_DATA = (Path(__file__).resolve().parents[2] / ".." / "shared" / "data").resolve()
+FINGER_DATA = FINGER_DATA / "fingerprints"
 USERS = {
     "officer": ("e2e-officer", "officer"),
     "officer2": ("e2e-officer2", "officer"),
