@@ -241,8 +241,13 @@ def _fingers(g: Gallery, probes: dict[str, Any], work: Path) -> Path | None:
         return None
     for name, ref in (("101_1", probes["mated"]["reference"]), ("102_1", probes["other"][0])):
         g.enroll_image(
-            db1 / f"{name}.png", reference=ref, operator=local_operator(), modality="finger",
-            finger_position="right-index", source="e2e-synthetic", synthetic=True,
+            db1 / f"{name}.png",
+            reference=ref,
+            operator=local_operator(),
+            modality="finger",
+            finger_position="right-index",
+            source="e2e-synthetic",
+            synthetic=True,
         )
     y4m = work / "fake-camera-finger.y4m"
     write_y4m(frame_from_print(db1 / "101_2.png"), y4m)
