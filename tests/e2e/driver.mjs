@@ -397,8 +397,29 @@ const SCENARIOS = {
       const first = await page.getAttribute(".cand", "data-reference");
       await checkWidth(page, "finger result");
       await shot(page, "31-finger-result");
+      // The face of the same person as a second capture: one fused ranking.
+      await page.getByRole("button", { name: "Add second capture" }).click();
+      await page.waitForSelector("#capture-h");
+      await page.setInputFiles("#capture-file", cfg.mated_photo);
+      const [second] = await Promise.all([
+        page.waitForResponse((r) => r.url().endsWith("/captures") && r.request().method() === "POST", { timeout: 60000 }),
+        page.getByRole("button", { name: "Add to this search" }).click(),
+      ]);
+      const both = await second.json();
+      check(second.status() === 200, "second capture failed: " + JSON.stringify(both).slice(0, 300));
+      try {
+        await page.waitForSelector("[data-test=fused] li", { timeout: 20000 });
+      } catch (err) {
+        await shot(page, "FAILED-finger-fused");
+        throw err;
+      }
+      const fusedFirst = await page.getAttribute("[data-test=fused] li", "data-reference");
+      await checkWidth(page, "fused result");
+      await checkA11y(page, "fused result");
+      await shot(page, "32-finger-face-fused");
       await noScriptErrors(page);
       return {
+        fused: both.fused, fusedFirst, agree: both.consistency.agree,
         guidance, metrics, first, modality: body.modality,
         finger_position: body.probe.finger_position, top: body.candidates.map((c) => c.reference),
       };

@@ -20,3 +20,8 @@ def test_finger_mode_finds_the_enrolled_finger(scenario: Any, server: Server) ->
     assert r["modality"] == "finger" and r["finger_position"] == 2
     assert r["first"] == server.seed.finger_reference == r["top"][0]
     assert any(s.endswith("30-finger-live.png") for s in r["shots"]), r["shots"]
+    fused = r["fused"]  # the face of the same person added: one fused ranking
+    assert fused["modalities"] == ["face", "finger"] and r["agree"], fused
+    top = fused["candidates"][0]
+    assert top["reference"] == r["fusedFirst"] == server.seed.finger_reference
+    assert top["modalities_matched"] == ["face", "finger"] and top["estimated_fpir"] > 0

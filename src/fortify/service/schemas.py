@@ -102,6 +102,11 @@ class SearchPublic(BaseModel):
     by_modality: dict[str, Any] | None = Field(
         default=None, description="Encounters with several modalities: each one's ranking."
     )
+    fused: dict[str, Any] | None = Field(
+        default=None,
+        description="Encounters with several modalities: one fused ranking (calibrated "
+        "impostor tails combined, independence assumed) with one estimated FPIR each.",
+    )
 
 
 class ConfirmBody(BaseModel):
