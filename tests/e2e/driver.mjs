@@ -369,6 +369,24 @@ const SCENARIOS = {
 
   /** Finger mode: a fake camera showing an FVC2002 print; guide, feedback, finger search. */
   async finger() {
+    const refused = {};
+    for (const [key, y4m] of [["empty", cfg.y4m_no_face], ["blurred", cfg.y4m_finger_blurred]]) {
+      const nb = await launch(y4m);
+      try {
+        const { page } = await phone(nb);
+        await signIn(page, cfg.tokens.officer, "#capture-h");
+        await page.click("[data-test=mode-finger]");
+        await page.click("[data-test=finger-cam]");
+        await page.waitForFunction(() => {
+          const g = document.querySelector("[data-test=finger-guidance]");
+          return g && g.dataset.ok === "false";
+        }, null, { timeout: 20000 });
+        refused[key] = (await page.textContent("[data-test=finger-guidance]")).trim();
+        if (key === "blurred") await shot(page, "33-finger-blurred");
+      } finally {
+        await nb.close();
+      }
+    }
     const b = await launch(cfg.y4m_finger);
     try {
       const { page } = await phone(b);
@@ -419,7 +437,7 @@ const SCENARIOS = {
       await shot(page, "32-finger-face-fused");
       await noScriptErrors(page);
       return {
-        fused: both.fused, fusedFirst, agree: both.consistency.agree,
+        refused, fused: both.fused, fusedFirst, agree: both.consistency.agree,
         guidance, metrics, first, modality: body.modality,
         finger_position: body.probe.finger_position, top: body.candidates.map((c) => c.reference),
       };

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from PIL import Image, ImageFilter
 from sqlalchemy import select
 
 from fortify.accountability.operators import Operator, create_user, local_operator
@@ -63,6 +64,7 @@ class Seed:
     officer_purpose: str
     y4m_finger: Path | None = None
     finger_reference: str = ""
+    y4m_finger_blurred: Path | None = None
 
     def to_config(self) -> dict[str, Any]:
         return {
@@ -80,6 +82,7 @@ class Seed:
             "officer_purpose": self.officer_purpose,
             "y4m_finger": str(self.y4m_finger or ""),
             "finger_reference": self.finger_reference,
+            "y4m_finger_blurred": str(self.y4m_finger_blurred or ""),
         }
 
 
@@ -250,7 +253,10 @@ def _fingers(g: Gallery, probes: dict[str, Any], work: Path) -> Path | None:
             synthetic=True,
         )
     y4m = work / "fake-camera-finger.y4m"
-    write_y4m(frame_from_print(db1 / "101_2.png"), y4m)
+    frame = frame_from_print(db1 / "101_2.png")
+    write_y4m(frame, y4m)
+    blurred = Image.fromarray(frame).filter(ImageFilter.GaussianBlur(3))
+    write_y4m(np.asarray(blurred, dtype=np.uint8), work / "fake-camera-finger-blurred.y4m")
     return y4m
 
 
@@ -290,4 +296,5 @@ def seed_home(home: Path, work: Path, engine: Engine, people: People) -> Seed:
         officer_purpose=officer_purpose,
         y4m_finger=y4m_finger,
         finger_reference=probes["mated"]["reference"] if y4m_finger else "",
+        y4m_finger_blurred=work / "fake-camera-finger-blurred.y4m" if y4m_finger else None,
     )

@@ -34,13 +34,16 @@ export function guideRect(w, h) {
 }
 
 /**
- * Feedback from grey levels ``y`` (w x h): blocks with ridge contrast are "finger";
- * size is the finger's width against the guide's, sharpness the mean |Laplacian| of
- * the finger blocks relative to their contrast (blur flattens ridges first).
+ * Feedback from grey levels ``y`` (w x h). Blocks with some texture are "finger" (an
+ * empty wall or a plain background has none); size is the finger's width against the
+ * guide's; sharpness is the mean |Laplacian| of the finger blocks relative to their
+ * contrast, and the share of them that still show ridge contrast (blur flattens ridges
+ * long before it hides the finger).
  */
 export function fingerFeedback(y, w, h) {
   const g = guideRect(w, h);
   let blocks = 0;
+  let present = 0;
   let ridged = 0;
   let lap = 0;
   let minX = w;
@@ -62,10 +65,11 @@ export function fingerFeedback(y, w, h) {
       const cy = by + BLOCK / 2;
       const inGuide = cx >= g.x && cx <= g.x + g.w && cy >= g.y && cy <= g.y + g.h;
       if (inGuide) blocks++;
-      if (sd < 18) continue;
+      if (sd < 4) continue;
       if (cy >= g.y && cy <= g.y + g.h) { minX = Math.min(minX, bx); maxX = Math.max(maxX, bx + BLOCK); }
       if (!inGuide) continue;
-      ridged++;
+      present++;
+      if (sd >= 18) ridged++;
       let l = 0;
       for (let j = 1; j < BLOCK - 1; j++) {
         for (let i = 1; i < BLOCK - 1; i++) {
@@ -76,13 +80,14 @@ export function fingerFeedback(y, w, h) {
       lap += l / ((BLOCK - 2) * (BLOCK - 2)) / sd;
     }
   }
-  const cover = blocks ? ridged / blocks : 0;
+  const cover = blocks ? present / blocks : 0;
   const width = maxX > minX ? (maxX - minX) / g.w : 0;
-  const sharp = ridged ? lap / ridged : 0;
-  const m = { cover: +cover.toFixed(3), width: +width.toFixed(3), sharpness: +sharp.toFixed(3) };
+  const sharp = present ? lap / present : 0;
+  const ridges = present ? ridged / present : 0;
+  const m = { cover: +cover.toFixed(3), width: +width.toFixed(3), sharpness: +sharp.toFixed(3), ridges: +ridges.toFixed(3) };
   if (cover < 0.2 || width < 0.45) return { ...m, ok: false, text: "Move closer: place one fingertip inside the frame." };
   if (width > 1.2) return { ...m, ok: false, text: "Move back: only one finger, inside the frame." };
-  if (sharp < 1.2) return { ...m, ok: false, text: "Hold still: the ridges are not sharp." };
+  if (sharp < 0.9 || ridges < 0.5) return { ...m, ok: false, text: "Hold still: the ridges are not sharp." };
   return { ...m, ok: true, text: "Good: one finger, sharp ridges. Ready to search." };
 }
 
@@ -163,7 +168,7 @@ export function render(host, ctx) {
         drawGuide(overlay, video, fb.ok);
         guidance.textContent = fb.text;
         guidance.dataset.ok = String(fb.ok);
-        guidance.dataset.metrics = JSON.stringify({ cover: fb.cover, width: fb.width, sharpness: fb.sharpness });
+        guidance.dataset.metrics = JSON.stringify({ cover: fb.cover, width: fb.width, sharpness: fb.sharpness, ridges: fb.ridges });
       }, 400);
     } catch (err) {
       setStatus("Camera not available: " + (err && err.message), "error");
