@@ -250,6 +250,13 @@ def test_encounter_with_face_and_finger(
         r3 = g.add_capture(r["search_id"], DB1 / "102_2.png", operator=admin, modality="finger")
         assert not r3["consistency"]["agree"]  # the second finger points at someone else
         assert {c["reference"] for c in r3["fused"]["candidates"]} >= {ref}
+        with g.db.session() as s:
+            ev = s.scalars(
+                select(AuditEvent)
+                .where(AuditEvent.action == "search.capture")
+                .order_by(AuditEvent.seq.desc())
+            ).first()
+        assert ev is not None and json.loads(ev.details)["fused"][0][0] in {ref, "other"}
         assert g.verify_audit(operator=admin).ok
     finally:
         g.close()

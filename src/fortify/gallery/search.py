@@ -219,6 +219,7 @@ def add_capture(
             decision=result["decision"],
             agree=result["consistency"]["agree"],
             candidates=[[c["reference"], c["score"]] for c in result["candidates"]],
+            **_fused_audit(result),
             rows={f"encounter:{search_id}": encounter_digest(enc)},
         )
     return result
@@ -314,6 +315,14 @@ def cross_modality(
     if len(tops) > 1 and result["consistency"]["agree"]:
         result["consistency"]["agree"] = False
         result["consistency"]["warning"] = MODALITIES_DISAGREE
+
+
+def _fused_audit(result: dict[str, Any]) -> dict[str, Any]:
+    """The fused ranking the operator sees, in the audit entry (several modalities only)."""
+    fused = result.get("fused")
+    if not fused:
+        return {}
+    return {"fused": [[c["reference"], c["estimated_fpir"]] for c in fused["candidates"]]}
 
 
 def _modality_summary(r: dict[str, Any]) -> dict[str, Any]:
