@@ -37,3 +37,11 @@ def fused_ranking(self: Gallery, results: dict[str, dict[str, Any]], k: int) -> 
             "candidates": [],
         }
     return fuse(scores, k, self.settings.target_fpir)
+
+
+def fused_audit(result: dict[str, Any]) -> dict[str, Any]:
+    """The fused ranking the operator sees, in the audit entry (several modalities only)."""
+    fused = result.get("fused")
+    if not fused:
+        return {}
+    return {"fused": [[c["reference"], c["estimated_fpir"]] for c in fused["candidates"]]}

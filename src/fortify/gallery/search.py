@@ -19,7 +19,7 @@ from fortify.accountability.operators import Operator
 from fortify.accountability.policy import LEAD_NOTICE, SearchRequest
 from fortify.errors import FortifyError, InvalidInput, NotFound
 from fortify.gallery import staging as _staging
-from fortify.gallery.fused import fused_ranking
+from fortify.gallery.fused import fused_audit, fused_ranking
 from fortify.gallery.oversight import make_filter, scoped, summary_row
 from fortify.gallery.ranking import consistency, decision_threshold, rank_candidates
 from fortify.gallery.rowdigest import encounter_digest
@@ -219,7 +219,7 @@ def add_capture(
             decision=result["decision"],
             agree=result["consistency"]["agree"],
             candidates=[[c["reference"], c["score"]] for c in result["candidates"]],
-            **_fused_audit(result),
+            **fused_audit(result),
             rows={f"encounter:{search_id}": encounter_digest(enc)},
         )
     return result
@@ -315,14 +315,6 @@ def cross_modality(
     if len(tops) > 1 and result["consistency"]["agree"]:
         result["consistency"]["agree"] = False
         result["consistency"]["warning"] = MODALITIES_DISAGREE
-
-
-def _fused_audit(result: dict[str, Any]) -> dict[str, Any]:
-    """The fused ranking the operator sees, in the audit entry (several modalities only)."""
-    fused = result.get("fused")
-    if not fused:
-        return {}
-    return {"fused": [[c["reference"], c["estimated_fpir"]] for c in fused["candidates"]]}
 
 
 def _modality_summary(r: dict[str, Any]) -> dict[str, Any]:
