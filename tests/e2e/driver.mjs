@@ -366,6 +366,85 @@ const SCENARIOS = {
       await b.close();
     }
   },
+
+  /** Finger mode: a fake camera showing an FVC2002 print; guide, feedback, finger search. */
+  async finger() {
+    const refused = {};
+    for (const [key, y4m] of [["empty", cfg.y4m_no_face], ["blurred", cfg.y4m_finger_blurred]]) {
+      const nb = await launch(y4m);
+      try {
+        const { page } = await phone(nb);
+        await signIn(page, cfg.tokens.officer, "#capture-h");
+        await page.click("[data-test=mode-finger]");
+        await page.click("[data-test=finger-cam]");
+        await page.waitForFunction(() => {
+          const g = document.querySelector("[data-test=finger-guidance]");
+          return g && g.dataset.ok === "false";
+        }, null, { timeout: 20000 });
+        refused[key] = (await page.textContent("[data-test=finger-guidance]")).trim();
+        if (key === "blurred") await shot(page, "33-finger-blurred");
+      } finally {
+        await nb.close();
+      }
+    }
+    const b = await launch(cfg.y4m_finger);
+    try {
+      const { page } = await phone(b);
+      await signIn(page, cfg.tokens.officer, "#capture-h");
+      await page.click("[data-test=mode-finger]");
+      await page.waitForSelector("#finger-h");
+      await page.click("[data-test=finger-cam]");
+      await page.waitForFunction(() => {
+        const g = document.querySelector("[data-test=finger-guidance]");
+        return g && g.dataset.ok === "true";
+      }, null, { timeout: 20000 });
+      const guidance = (await page.textContent("[data-test=finger-guidance]")).trim();
+      const metrics = JSON.parse(await page.getAttribute("[data-test=finger-guidance]", "data-metrics"));
+      await page.selectOption("#finger-position", "right-index");
+      await checkWidth(page, "finger capture");
+      await checkA11y(page, "finger capture");
+      await shot(page, "30-finger-live");
+      await page.fill("#finger-purpose", "E2E finger check");
+      const [response] = await Promise.all([
+        page.waitForResponse((r) => r.url().endsWith("/v1/searches") && r.request().method() === "POST", { timeout: 60000 }),
+        page.click("[data-test=finger-search]"),
+      ]);
+      const body = await response.json();
+      check(response.status() === 200, "finger search failed: " + JSON.stringify(body).slice(0, 300));
+      await page.waitForSelector(".cand", { timeout: 30000 });
+      const first = await page.getAttribute(".cand", "data-reference");
+      await checkWidth(page, "finger result");
+      await shot(page, "31-finger-result");
+      // The face of the same person as a second capture: one fused ranking.
+      await page.getByRole("button", { name: "Add second capture" }).click();
+      await page.waitForSelector("#capture-h");
+      await page.setInputFiles("#capture-file", cfg.mated_photo);
+      const [second] = await Promise.all([
+        page.waitForResponse((r) => r.url().endsWith("/captures") && r.request().method() === "POST", { timeout: 60000 }),
+        page.getByRole("button", { name: "Add to this search" }).click(),
+      ]);
+      const both = await second.json();
+      check(second.status() === 200, "second capture failed: " + JSON.stringify(both).slice(0, 300));
+      try {
+        await page.waitForSelector("[data-test=fused] li", { timeout: 20000 });
+      } catch (err) {
+        await shot(page, "FAILED-finger-fused");
+        throw err;
+      }
+      const fusedFirst = await page.getAttribute("[data-test=fused] li", "data-reference");
+      await checkWidth(page, "fused result");
+      await checkA11y(page, "fused result");
+      await shot(page, "32-finger-face-fused");
+      await noScriptErrors(page);
+      return {
+        refused, fused: both.fused, fusedFirst, agree: both.consistency.agree,
+        guidance, metrics, first, modality: body.modality,
+        finger_position: body.probe.finger_position, top: body.candidates.map((c) => c.reference),
+      };
+    } finally {
+      await b.close();
+    }
+  },
 };
 
 async function main() {

@@ -72,3 +72,13 @@ def write_y4m(frame: RGB, out: Path, frames: int = 2, fps: int = 15) -> RGB:
             fh.write(u.tobytes())
             fh.write(v.tobytes())
     return yuv420_to_rgb(y, u, v)
+
+
+def frame_from_print(image: Path, width: int = 640, height: int = 480) -> RGB:
+    """A contact print at its own scale (~500 ppi kept) centred on white paper."""
+    im = Image.open(image).convert("RGB")
+    if im.width > width or im.height > height:
+        raise ValueError(f"print {im.size} larger than the {width}x{height} frame")
+    canvas = Image.new("RGB", (width, height), (250, 250, 250))
+    canvas.paste(im, ((width - im.width) // 2, (height - im.height) // 2))
+    return np.asarray(canvas, dtype=np.uint8)

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from PIL import Image, ImageFilter
 from sqlalchemy import select
 
 from fortify.accountability.operators import Operator, create_user, local_operator
@@ -30,13 +31,15 @@ from fortify.modalities.face.engine import Engine
 from fortify.store.tables import Encounter, Identity, TemplateRow, utcnow
 from fortify.types import Template
 from tests.conftest import TEST_THRESHOLD, make_settings, train
-from tests.e2e.fakecam import frame_from_photo, write_y4m
+from tests.e2e.fakecam import frame_from_photo, frame_from_print, write_y4m
 
 log = logging.getLogger(__name__)
 
 People = list[tuple[str, list[Path]]]
 ENROLLED = 10
 MARGIN = 0.02
+FINGER_DATA = (Path(__file__).resolve().parents[2] / ".." / "shared" / "data").resolve()
+FINGER_DATA = FINGER_DATA / "fingerprints"
 USERS = {
     "officer": ("e2e-officer", "officer"),
     "officer2": ("e2e-officer2", "officer"),
@@ -59,6 +62,9 @@ class Seed:
     y4m_no_face: Path
     y4m_two_faces: Path
     officer_purpose: str
+    y4m_finger: Path | None = None
+    finger_reference: str = ""
+    y4m_finger_blurred: Path | None = None
 
     def to_config(self) -> dict[str, Any]:
         return {
@@ -74,6 +80,9 @@ class Seed:
             "y4m_no_face": str(self.y4m_no_face),
             "y4m_two_faces": str(self.y4m_two_faces),
             "officer_purpose": self.officer_purpose,
+            "y4m_finger": str(self.y4m_finger or ""),
+            "finger_reference": self.finger_reference,
+            "y4m_finger_blurred": str(self.y4m_finger_blurred or ""),
         }
 
 
@@ -227,6 +236,30 @@ def _governance(g: Gallery, probes: dict[str, Any]) -> None:
     )
 
 
+def _fingers(g: Gallery, probes: dict[str, Any], work: Path) -> Path | None:
+    """FVC2002 DB1_B 101_1 (right index) on the mated record, 102_1 on the other; a camera
+    showing 101_2 (finger mode). None without the fingerprint data."""
+    db1 = FINGER_DATA / "fvc2002" / "DB1_B"
+    if not (db1 / "101_2.png").is_file():
+        return None
+    for name, ref in (("101_1", probes["mated"]["reference"]), ("102_1", probes["other"][0])):
+        g.enroll_image(
+            db1 / f"{name}.png",
+            reference=ref,
+            operator=local_operator(),
+            modality="finger",
+            finger_position="right-index",
+            source="e2e-synthetic",
+            synthetic=True,
+        )
+    y4m = work / "fake-camera-finger.y4m"
+    frame = frame_from_print(db1 / "101_2.png")
+    write_y4m(frame, y4m)
+    blurred = Image.fromarray(frame).filter(ImageFilter.GaussianBlur(3))
+    write_y4m(np.asarray(blurred, dtype=np.uint8), work / "fake-camera-finger-blurred.y4m")
+    return y4m
+
+
 def seed_home(home: Path, work: Path, engine: Engine, people: People) -> Seed:
     g = Gallery(make_settings(home), engine=engine)
     train(g, local_operator().name)
@@ -245,6 +278,7 @@ def seed_home(home: Path, work: Path, engine: Engine, people: People) -> Seed:
         _governance(g, probes)
         officer_purpose = _seed_history(g, ops, probes)
         no_face, two_faces = _guidance_cameras(engine, people, work)
+        y4m_finger = _fingers(g, probes, work)
     finally:
         g.close()
     return Seed(
@@ -260,4 +294,7 @@ def seed_home(home: Path, work: Path, engine: Engine, people: People) -> Seed:
         y4m_no_face=no_face,
         y4m_two_faces=two_faces,
         officer_purpose=officer_purpose,
+        y4m_finger=y4m_finger,
+        finger_reference=probes["mated"]["reference"] if y4m_finger else "",
+        y4m_finger_blurred=work / "fake-camera-finger-blurred.y4m" if y4m_finger else None,
     )

@@ -146,6 +146,7 @@ def test_cli_enroll_and_identify_finger(finger_home: Path, tmp_path: Path) -> No
     assert r.exit_code == 0, r.output
     summary = json.loads(r.stdout)
     assert summary["enrolled"] == 8 and summary["modality"] == "finger"
+    train_local(home)
     r = runner.invoke(
         cli,
         [
@@ -241,8 +242,22 @@ def test_encounter_with_face_and_finger(
         assert r2["candidates"][0]["reference"] == ref
         assert r2["by_modality"]["face"]["top_identity_id"] == r2["candidates"][0]["identity_id"]
         assert r2["consistency"]["agree"], r2["consistency"]
+        fused = r2["fused"]  # one ranking over face and finger, one FPIR per candidate
+        assert fused["modalities"] == ["face", "finger"], fused
+        top = fused["candidates"][0]
+        assert top["reference"] == ref and top["modalities_matched"] == ["face", "finger"]
+        face_fpir = r2["by_modality"]["face"]["candidates"][0]["estimated_fpir"]
+        assert 0 < top["estimated_fpir"] <= face_fpir and "independent" in fused["assumption"]
         r3 = g.add_capture(r["search_id"], DB1 / "102_2.png", operator=admin, modality="finger")
         assert not r3["consistency"]["agree"]  # the second finger points at someone else
+        assert {c["reference"] for c in r3["fused"]["candidates"]} >= {ref}
+        with g.db.session() as s:
+            ev = s.scalars(
+                select(AuditEvent)
+                .where(AuditEvent.action == "search.capture")
+                .order_by(AuditEvent.seq.desc())
+            ).first()
+        assert ev is not None and json.loads(ev.details)["fused"][0][0] in {ref, "other"}
         assert g.verify_audit(operator=admin).ok
     finally:
         g.close()

@@ -20,6 +20,7 @@ from fortify.accountability.policy import LEAD_NOTICE, SearchRequest
 from fortify.errors import FortifyError, InvalidInput, NotFound
 from fortify.gallery import staging as _staging
 from fortify.gallery.doc_capture import carry_document
+from fortify.gallery.fused import fused_audit, fused_ranking
 from fortify.gallery.oversight import make_filter, scoped, summary_row
 from fortify.gallery.ranking import consistency, decision_threshold, rank_candidates
 from fortify.gallery.rowdigest import encounter_digest
@@ -220,6 +221,7 @@ def add_capture(
             decision=result["decision"],
             agree=result["consistency"]["agree"],
             candidates=[[c["reference"], c["score"]] for c in result["candidates"]],
+            **fused_audit(result),
             rows={f"encounter:{search_id}": encounter_digest(enc)},
         )
     return result
@@ -291,9 +293,11 @@ def cross_modality(
     """An encounter with captures of several modalities: rank each, flag disagreement.
 
     The result's main ranking is the newest capture's modality; ``by_modality``
-    holds each modality's decision and top candidate.
+    holds each modality's decision and top candidate; ``fused`` one ranking over
+    all modalities with one estimated FPIR per candidate.
     """
     by: dict[str, Any] = {}
+    full: dict[str, dict[str, Any]] = {result["modality"]: result}
     groups: dict[str, list[Template]] = {}
     for t in earlier:
         groups.setdefault(t.modality, []).append(t)
@@ -305,8 +309,10 @@ def cross_modality(
             self, result["search_id"], operator, req, k, temps, created, channel, modality=name
         )
         by[name] = _modality_summary(r)
+        full[name] = r
     by[result["modality"]] = _modality_summary(result)
     result["by_modality"] = by
+    result["fused"] = fused_ranking(self, full, k)  # one ranking, one FPIR (matching/fusion.py)
     tops = {v["top_identity_id"] for v in by.values()}
     if len(tops) > 1 and result["consistency"]["agree"]:
         result["consistency"]["agree"] = False

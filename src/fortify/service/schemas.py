@@ -107,6 +107,11 @@ class SearchPublic(BaseModel):
         description="A document capture of this encounter: holder leads, portrait check, "
         "and whether the holder agrees with the top candidates.",
     )
+    fused: dict[str, Any] | None = Field(
+        default=None,
+        description="Encounters with several modalities: one fused ranking (calibrated "
+        "impostor tails combined, independence assumed) with one estimated FPIR each.",
+    )
 
 
 class ConfirmBody(BaseModel):

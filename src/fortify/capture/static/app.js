@@ -6,6 +6,7 @@ import * as queue from "./queue.js";
 import * as capture from "./view-capture.js";
 import * as governance from "./view-governance.js";
 import * as documentView from "./view-document.js";
+import * as fingerView from "./view-finger.js";
 import * as history from "./view-history.js";
 import * as oversight from "./view-oversight.js";
 import * as queueView from "./view-queue.js";
@@ -24,6 +25,7 @@ const ROUTES = {
   oversight: { view: oversight, perm: "audit.read", need: "the auditor or admin role" },
   approvals: { view: governance, perm: "search", need: "an officer, supervisor or admin role" },
   document: { view: documentView, perm: "search", need: "an officer, supervisor or admin role" },
+  finger: { view: fingerView, perm: "search", need: "an officer, supervisor or admin role" },
 };
 
 let cleanup = null;

@@ -19,6 +19,8 @@ const SHELL = [
   "/static/view-capture.js",
   "/static/view-governance.js",
   "/static/view-document.js",
+  "/static/view-finger.js",
+  "/static/view-fusion.js",
   "/static/view-history.js",
   "/static/view-oversight.js",
   "/static/view-queue.js",

@@ -11,6 +11,7 @@ import {
 import { GUIDANCE } from "./camera.js";
 import { disputeNote, endEncounter } from "./view-governance.js";
 import { attachSuperQuery } from "./view-query.js";
+import { fusedView } from "./view-fusion.js";
 
 function candidateCard(c, urls, search) {
   const name = c.display_name || c.reference;
@@ -120,6 +121,8 @@ export function render(host, ctx, args) {
   function show(d) {
     replace(refs.alerts, ...alerts(d));
     replace(refs.body, body(d, urls));
+    const fused = fusedView(d); // face + finger: one ranking first (view-fusion.js)
+    if (fused) refs.body.prepend(fused);
     replace(refs.meta, meta(d));
     endEncounter(refs.outcome, d, ctx);
     const mine = session.me && d.operator === session.me.name;
