@@ -146,7 +146,6 @@ def test_cli_enroll_and_identify_finger(finger_home: Path, tmp_path: Path) -> No
     assert r.exit_code == 0, r.output
     summary = json.loads(r.stdout)
     assert summary["enrolled"] == 8 and summary["modality"] == "finger"
-    train_local(home)
     r = runner.invoke(
         cli,
         [
