@@ -28,11 +28,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from bench_policy import train_bench  # bench/ is on the path
 from rich.console import Console
 from rich.progress import track
 from rich.table import Table
 
-from fortify.accountability.operators import Operator
+from fortify.accountability.operators import Operator, create_user
 from fortify.config import Settings
 from fortify.federation.fanout import sequential
 from fortify.federation.records import QueryKeys
@@ -67,7 +68,11 @@ def _config(svc: SampleServices, names: list[str], deadline_ms: int) -> str:
 def _gallery(work: Path, svc: SampleServices, names: list[str], deadline_ms: int) -> Gallery:
     cfg = work / f"fed-{len(names)}.toml"
     cfg.write_text(_config(svc, names, deadline_ms))
-    return Gallery(Settings(home=work / f"home-{len(names)}", federation_config=cfg))
+    g = Gallery(Settings(home=work / f"home-{len(names)}", federation_config=cfg))
+    with g.write() as s:  # every outbound query needs a registered, trained operator
+        create_user(s, ASK["operator"].name, ASK["operator"].role)
+    train_bench(g, ASK["operator"].name)
+    return g
 
 
 def _pct(xs: list[float]) -> dict[str, float]:

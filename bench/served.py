@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+from bench_policy import train_bench, unlimited_policy  # bench/ is on the path
 
 from fortify.accountability.operators import create_user, local_operator
 from fortify.config import Settings
@@ -23,8 +24,9 @@ DATA = Path(__file__).resolve().parent.parent / ".." / "shared" / "data" / "face
 
 def build_gallery(home: Path, n_real: int) -> tuple[dict[str, str], list[Path]]:
     """Enrol ``n_real`` CelebA identities; return a token per role and probe photos."""
-    g = Gallery(Settings(home=home))
+    g = Gallery(Settings(home=home, policy_file=unlimited_policy(home)))
     op = local_operator()
+    train_bench(g, op.name)
     folders = sorted(p for p in DATA.resolve().iterdir() if p.is_dir())[:n_real]
     probes: list[Path] = []
     for d in folders:
@@ -36,6 +38,7 @@ def build_gallery(home: Path, n_real: int) -> tuple[dict[str, str], list[Path]]:
     with g.write() as s:
         for role in ("officer", "supervisor", "auditor", "admin"):
             _, tokens[role] = create_user(s, f"bench-{role}-{os.getpid()}", role)
+    train_bench(g, *(f"bench-{role}-{os.getpid()}" for role in tokens))
     g.close()
     return tokens, probes
 
@@ -51,6 +54,8 @@ def serve(home: Path, **env_extra: str) -> Iterator[tuple[str, subprocess.Popen[
     """``fortify serve`` (one process) on a free loopback port until the block ends."""
     port = free_port()
     env = {**os.environ, "FORTIFY_HOME": str(home), **env_extra}
+    if (home / "bench-policy.toml").is_file():  # written by build_gallery: no rate limit
+        env.setdefault("FORTIFY_POLICY_FILE", str(home / "bench-policy.toml"))
     cmd = [sys.executable, "-m", "fortify.cli.__main__", "serve", "--port", str(port)]
     server = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
