@@ -108,7 +108,7 @@ def render(gray: Gray, rng: np.random.Generator, ppi: float = 500.0) -> Rendered
     hom = cv2.getPerspectiveTransform(src, dst)
     rmat = np.vstack([cv2.getRotationMatrix2D((W / 2, H / 2), rot, 1.0), [0, 0, 1]])
     img = cv2.warpPerspective(
-        img.astype(np.float32), rmat @ hom, (W, H), borderMode=cv2.BORDER_REFLECT
+        img.astype(np.float32), rmat @ hom, (W, H), borderMode=cv2.BORDER_REPLICATE
     )
     blur = float(rng.uniform(0.5, 1.1))
     img = cv2.GaussianBlur(img, (0, 0), blur)
