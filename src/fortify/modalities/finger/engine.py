@@ -15,9 +15,9 @@ from collections import OrderedDict
 from fortify.config import Settings
 from fortify.errors import QualityTooLow
 from fortify.modalities.base import AcquireOptions, Acquisition
-from fortify.modalities.finger import iso19794, mcc
+from fortify.modalities.finger import contactless, iso19794, mcc
 from fortify.modalities.finger.extract import MindtctExtractor
-from fortify.modalities.finger.images import decode_finger_image, ridge_check
+from fortify.modalities.finger.images import ridge_check
 from fortify.modalities.finger.minutiae import Minutiae
 from fortify.types import Template
 
@@ -70,7 +70,13 @@ class FingerModality:
                 "warnings": [],
             }
             return Acquisition(self.template(m, pos), quality, [0, 0, m.width, m.height])
-        gray = decode_finger_image(data, self.settings.max_image_pixels)
+        gray, photo = contactless.decode_finger(data, self.settings.max_image_pixels)
+        if photo is not None and photo.gray is None:
+            raise NoFingerFound(
+                f"no finger found in the photo: {photo.error}",
+                quality={"contactless": photo.info},
+                warnings=["no_finger"],
+            )
         check = ridge_check(gray)
         if check.foreground < 0.08 or not 4.0 <= check.period <= 14.0 or check.coherence < 0.15:
             raise NoFingerFound(
@@ -89,6 +95,8 @@ class FingerModality:
             **check.to_dict(),
             "warnings": warnings,
         }
+        if photo is not None:
+            quality["contactless"] = photo.info
         if "too_few_minutiae" in warnings or (options.strict_quality and warnings):
             raise QualityTooLow(
                 "fingerprint quality too low: " + ", ".join(warnings),
