@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import click
 from rich.console import Console
 from rich.table import Table
@@ -59,6 +62,15 @@ def register(cli: click.Group) -> None:
             g.record(s, op, "user.rotate_token", f"user:{name}")
         click.echo(token)
 
+    def _account_action(ctx: Ctx, name: str, action: str, change: Callable[[Any], object]) -> None:
+        """One audited change to NAME's account, by an operator who manages users."""
+        g = ctx.gallery
+        op = ctx.operator()
+        op.require("users.manage")
+        with g.write() as s:
+            change(s)
+            g.record(s, op, action, f"user:{name}")
+
     @users_group.command("disable")
     @click.argument("name")
     @common_options
@@ -66,12 +78,7 @@ def register(cli: click.Group) -> None:
     @handle_errors
     def disable_cmd(ctx: Ctx, name: str) -> None:
         """Disable NAME: its token is refused until `users enable` (audited)."""
-        g = ctx.gallery
-        op = ctx.operator()
-        op.require("users.manage")
-        with g.write() as s:
-            set_active(s, name, False)
-            g.record(s, op, "user.disable", f"user:{name}")
+        _account_action(ctx, name, "user.disable", lambda s: set_active(s, name, False))
         click.echo(f"disabled '{name}'")
 
     @users_group.command("enable")
@@ -81,12 +88,7 @@ def register(cli: click.Group) -> None:
     @handle_errors
     def enable_cmd(ctx: Ctx, name: str) -> None:
         """Re-enable NAME (its token, if not revoked or expired, works again)."""
-        g = ctx.gallery
-        op = ctx.operator()
-        op.require("users.manage")
-        with g.write() as s:
-            set_active(s, name, True)
-            g.record(s, op, "user.enable", f"user:{name}")
+        _account_action(ctx, name, "user.enable", lambda s: set_active(s, name, True))
         click.echo(f"enabled '{name}'")
 
     @users_group.command("revoke")
@@ -96,12 +98,7 @@ def register(cli: click.Group) -> None:
     @handle_errors
     def revoke_cmd(ctx: Ctx, name: str) -> None:
         """Revoke NAME's token now (`users rotate` issues a new one; audited)."""
-        g = ctx.gallery
-        op = ctx.operator()
-        op.require("users.manage")
-        with g.write() as s:
-            revoke_token(s, name)
-            g.record(s, op, "user.revoke_token", f"user:{name}")
+        _account_action(ctx, name, "user.revoke_token", lambda s: revoke_token(s, name))
         click.echo(f"revoked the token of '{name}'")
 
     from fortify.cli.training import register_training
