@@ -105,11 +105,28 @@ class VerifyReport:
         }
 
 
+def _head(session: Session) -> tuple[int, str] | None:
+    """The chain head as committed now (a fresh read, not the session's cached row)."""
+    row = session.execute(
+        select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1)
+    ).first()
+    return (int(row[0]), str(row[1])) if row is not None else None
+
+
 def verify(session: Session, anchor: tuple[int, str] | None = None) -> VerifyReport:
-    """Walk the whole chain; stop at the first entry that does not hold."""
+    """Walk the whole chain; stop at the first entry that does not hold.
+
+    The head is read before the entries: an append commits its entry and the head
+    together, so every entry up to a head read first exists when the entries are read
+    after it, and an honest append made while the chain is being walked (a concurrent
+    request) is never mistaken for deleted entries. Entries beyond that head must be
+    covered by the head read again at the end, or they were inserted behind its back.
+    """
+    head = _head(session)
     prev = GENESIS
     expected = 1
     n = 0
+    at_head = ""  # the hash of the entry the first head read names
     rows = session.execute(select(AuditEvent).order_by(AuditEvent.seq)).scalars()
     anchor_seen = anchor is None or anchor[0] == 0
     for ev in rows.yield_per(2000):
@@ -129,8 +146,9 @@ def verify(session: Session, anchor: tuple[int, str] | None = None) -> VerifyRep
             bad_seq = expected if ev.seq != expected else ev.seq
             return VerifyReport(False, n, bad_seq, prev, first_bad_seq=bad_seq, reason=problem)
         prev = ev.hash
+        if head is not None and ev.seq == head[0]:
+            at_head = ev.hash
         expected += 1
-    head = session.get(AuditHead, 1)
     last = expected - 1
     if not anchor_seen and anchor is not None:
         return VerifyReport(
@@ -141,15 +159,20 @@ def verify(session: Session, anchor: tuple[int, str] | None = None) -> VerifyRep
             first_bad_seq=last + 1,
             reason=f"entries after {last} were deleted (anchor is at {anchor[0]})",
         )
-    if head is not None and (head.seq != last or head.hash != prev):
-        return VerifyReport(
-            False,
-            n,
-            last,
-            prev,
-            first_bad_seq=last + 1,
-            reason=f"chain ends at {last} but its head says {head.seq} (entries deleted?)",
-        )
+    if head is None:
+        return VerifyReport(True, n, last, prev)
+    reason = ""
+    if last < head[0]:
+        reason = f"chain ends at {last} but its head says {head[0]} (entries deleted?)"
+    elif head[0] > 0 and at_head != head[1]:
+        reason = f"entry {head[0]} differs from the chain head (rewritten?)"
+    elif last > head[0]:  # appended while the chain was read: the head must have moved on
+        now = _head(session)
+        if now is None or now[0] < last or (now[0] == last and now[1] != prev):
+            reason = f"entries after {head[0]} are not covered by the chain head (inserted?)"
+    if reason:
+        return VerifyReport(False, n, last, prev, first_bad_seq=min(last, head[0]) + 1,
+                            reason=reason)  # fmt: skip
     return VerifyReport(True, n, last, prev)
 
 

@@ -76,3 +76,35 @@ def test_anchor_file_round_trip(tmp_path) -> None:  # type: ignore[no-untyped-de
     audit.write_anchor(p, 2, "b" * 64)  # older heads never overwrite newer ones
     assert audit.read_anchor(p) == (3, "a" * 64)
     assert audit.read_anchor(tmp_path / "missing") is None
+
+
+def test_append_while_verifying_is_not_a_broken_chain(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A request appending while the chain is walked (the oversight page's own audited
+    reads) once showed 'chain ends at 56 but its head says 57': the head is read first."""
+    db = _db(tmp_path)
+    real_head = audit._head
+    calls = []
+
+    def head_then_append(session):  # type: ignore[no-untyped-def]
+        h = real_head(session)
+        if not calls:  # the first head read, then another request commits an entry
+            with db.transaction() as s:
+                audit.append(s, actor="bob", action="search.view", target="search:x", details={})
+        calls.append(h)
+        return h
+
+    monkeypatch.setattr(audit, "_head", head_then_append)
+    r = _verify(db)
+    assert r.ok, r.reason
+    assert r.entries in (5, 6)
+
+
+def test_entry_inserted_behind_the_head_is_named(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    db = _db(tmp_path)
+    with db.transaction() as s:
+        last = s.get(AuditEvent, 5)
+        forged = audit.entry_hash(last.hash, 6, last.ts, "mallory", "search", "", "{}")
+        s.add(AuditEvent(seq=6, ts=last.ts, actor="mallory", action="search", target="",
+                         details="{}", prev_hash=last.hash, hash=forged))  # fmt: skip
+    r = _verify(db)
+    assert not r.ok and "not covered by the chain head" in r.reason
