@@ -6,6 +6,7 @@
  */
 
 import { NetworkError, request } from "./api.js";
+import { setStatus } from "./dom.js";
 
 export const GUIDANCE = {
   no_face: "No face found: point the camera at the person's face.",
@@ -71,6 +72,33 @@ export class Camera {
         "image/jpeg", quality);
     });
   }
+}
+
+/** Start `cam` when `button` is clicked, show `box`, and call `tick()` every `ms` while
+ *  the camera runs (the live feedback of the document and finger modes). Returns the
+ *  view's clean-up: it stops the loop and the camera. */
+export function liveFeedback(cam, button, box, tick, ms, { hideButton = false } = {}) {
+  let timer = null;
+  if (!cameraAvailable()) button.hidden = true;
+  button.addEventListener("click", async () => {
+    try {
+      await cam.start();
+      box.hidden = false;
+      if (hideButton) button.hidden = true;
+      if (timer) clearInterval(timer);
+      timer = setInterval(() => { if (cam.active) tick(); }, ms);
+    } catch (err) {
+      setStatus("Camera not available: " + (err && err.message), "error");
+    }
+  });
+  return () => { if (timer) clearInterval(timer); cam.stop(); };
+}
+
+/** The image to send: the chosen file, else a frame of the running camera, else null. */
+export async function chosenOrSnapshot(file, cam, maxSide, quality) {
+  const chosen = file.files && file.files[0];
+  if (chosen) return chosen;
+  return cam.active ? cam.snapshot(maxSide, quality) : null;
 }
 
 /** Ask the server about one image (a preview frame or a still). */

@@ -6,7 +6,7 @@
  */
 
 import { ApiError, describe, request } from "./api.js";
-import { Camera, cameraAvailable } from "./camera.js";
+import { Camera, chosenOrSnapshot, liveFeedback } from "./camera.js";
 import { defList, el, humanKey, replace, setStatus } from "./dom.js";
 
 const MIN_PURPOSE = 3;
@@ -132,21 +132,10 @@ export function render(host) {
     el("h1", { text: "Scan a document", attrs: { id: "doc-h", tabindex: "-1" } }), form]), out);
 
   const cam = new Camera(video);
-  let timer = null;
-  if (!cameraAvailable()) start.hidden = true;
-  start.addEventListener("click", async () => {
-    try {
-      await cam.start();
-      camBox.hidden = false;
-      timer = setInterval(() => {
-        if (!cam.active) return;
-        drawGuide(overlay, video);
-        guidance.textContent = frameFeedback(video, probe).text;
-      }, 500);
-    } catch (err) {
-      setStatus("Camera not available: " + (err && err.message), "error");
-    }
-  });
+  const cleanUp = liveFeedback(cam, start, camBox, () => {
+    drawGuide(overlay, video);
+    guidance.textContent = frameFeedback(video, probe).text;
+  }, 500);
 
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
@@ -155,8 +144,7 @@ export function render(host) {
       purpose.focus();
       return;
     }
-    let blob = file.files && file.files[0];
-    if (!blob && cam.active) blob = await cam.snapshot(1920);
+    const blob = await chosenOrSnapshot(file, cam, 1920);
     if (!blob) { setStatus("Take or choose a photo of the document first.", "error"); return; }
     const body = new FormData();
     body.append("image", blob, "document.jpg");
@@ -176,5 +164,5 @@ export function render(host) {
     }
   });
 
-  return () => { if (timer) clearInterval(timer); cam.stop(); };
+  return cleanUp;
 }

@@ -6,7 +6,7 @@
  */
 
 import { ApiError, describe, request } from "./api.js";
-import { Camera, cameraAvailable } from "./camera.js";
+import { Camera, chosenOrSnapshot, liveFeedback } from "./camera.js";
 import { el, setStatus } from "./dom.js";
 import { approvalFor, fillCategories } from "./view-governance.js";
 
@@ -155,25 +155,14 @@ export function render(host, ctx) {
   fillCategories(category);
 
   const cam = new Camera(video);
-  let timer = null;
-  if (!cameraAvailable()) start.hidden = true;
-  start.addEventListener("click", async () => {
-    try {
-      await cam.start();
-      camBox.hidden = false;
-      start.hidden = true;
-      timer = setInterval(() => {
-        if (!cam.active || !video.videoWidth) return;
-        const fb = frameFeedback(video, probe);
-        drawGuide(overlay, video, fb.ok);
-        guidance.textContent = fb.text;
-        guidance.dataset.ok = String(fb.ok);
-        guidance.dataset.metrics = JSON.stringify({ cover: fb.cover, width: fb.width, sharpness: fb.sharpness, ridges: fb.ridges });
-      }, 400);
-    } catch (err) {
-      setStatus("Camera not available: " + (err && err.message), "error");
-    }
-  });
+  const cleanUp = liveFeedback(cam, start, camBox, () => {
+    if (!video.videoWidth) return;
+    const fb = frameFeedback(video, probe);
+    drawGuide(overlay, video, fb.ok);
+    guidance.textContent = fb.text;
+    guidance.dataset.ok = String(fb.ok);
+    guidance.dataset.metrics = JSON.stringify({ cover: fb.cover, width: fb.width, sharpness: fb.sharpness, ridges: fb.ridges });
+  }, 400, { hideButton: true });
 
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
@@ -182,8 +171,7 @@ export function render(host, ctx) {
       purpose.focus();
       return;
     }
-    let blob = file.files && file.files[0];
-    if (!blob && cam.active) blob = await cam.snapshot(1280, 0.95);
+    const blob = await chosenOrSnapshot(file, cam, 1280, 0.95);
     if (!blob) { setStatus("Take or choose an image of the finger first.", "error"); return; }
     const body = new FormData();
     body.append("image", blob, "finger.jpg");
@@ -211,5 +199,5 @@ export function render(host, ctx) {
     }
   });
 
-  return () => { if (timer) clearInterval(timer); cam.stop(); };
+  return cleanUp;
 }
