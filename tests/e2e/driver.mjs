@@ -5,8 +5,8 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import {
-  check, checkA11y, checkWidth, configure, launch, liveCamera, log, noScriptErrors, phone,
-  photosSettled, searchWithCamera, shot, shots, signIn,
+  check, checkA11y, checkWidth, configure, launch, liveCamera, noScriptErrors, phone,
+  photosSettled, runScenario, searchWithCamera, shot, signIn,
 } from "./helpers.mjs";
 
 const [, , NAME, CONFIG] = process.argv;
@@ -447,28 +447,4 @@ const SCENARIOS = {
   },
 };
 
-async function main() {
-  const fn = SCENARIOS[NAME];
-  if (!fn) {
-    console.log("RESULT " + JSON.stringify({ ok: false, error: "unknown scenario " + NAME }));
-    process.exit(2);
-  }
-  const browser = NAME === "guidance" ? null : await launch(); // guidance opens its own
-  try {
-    const out = await fn(browser);
-    console.log("RESULT " + JSON.stringify({ ok: true, scenario: NAME, shots, ...out }));
-  } catch (err) {
-    log(err.stack || String(err));
-    for (const ctx of browser ? browser.contexts() : []) {
-      for (const p of ctx.pages()) {
-        try { await shot(p, `FAILED-${NAME}`); } catch (e) { /* page gone */ }
-      }
-    }
-    console.log("RESULT " + JSON.stringify({ ok: false, scenario: NAME, error: String(err.message || err) }));
-    process.exitCode = 1;
-  } finally {
-    if (browser) await browser.close();
-  }
-}
-
-main();
+runScenario(NAME, SCENARIOS, { ownBrowser: ["guidance"] });

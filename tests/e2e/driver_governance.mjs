@@ -4,8 +4,8 @@
 
 import { readFileSync } from "node:fs";
 import {
-  check, checkA11y, checkWidth, configure, launch, log, noScriptErrors, phone, photosSettled,
-  shot, shots, signIn,
+  check, checkA11y, checkWidth, configure, noScriptErrors, phone, photosSettled,
+  runScenario, shot, signIn,
 } from "./helpers.mjs";
 
 const [, , NAME, CONFIG] = process.argv;
@@ -114,28 +114,4 @@ const SCENARIOS = {
   },
 };
 
-async function main() {
-  const fn = SCENARIOS[NAME];
-  if (!fn) {
-    console.log("RESULT " + JSON.stringify({ ok: false, error: "unknown scenario " + NAME }));
-    process.exit(2);
-  }
-  const browser = await launch();
-  try {
-    const out = await fn(browser);
-    console.log("RESULT " + JSON.stringify({ ok: true, scenario: NAME, shots, ...out }));
-  } catch (err) {
-    log(err.stack || String(err));
-    for (const ctx of browser.contexts()) {
-      for (const p of ctx.pages()) {
-        try { await shot(p, `FAILED-${NAME}`); } catch (e) { /* page gone */ }
-      }
-    }
-    console.log("RESULT " + JSON.stringify({ ok: false, scenario: NAME, error: String(err.message || err) }));
-    process.exitCode = 1;
-  } finally {
-    await browser.close();
-  }
-}
-
-main();
+runScenario(NAME, SCENARIOS);

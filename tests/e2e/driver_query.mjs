@@ -4,8 +4,8 @@
 
 import { readFileSync } from "node:fs";
 import {
-  check, checkWidth, configure, launch, log, noScriptErrors, phone, photosSettled,
-  searchWithCamera, shot, shots, signIn,
+  check, checkWidth, configure, noScriptErrors, phone, photosSettled, runScenario,
+  searchWithCamera, shot, signIn,
 } from "./helpers.mjs";
 
 const [, , NAME, CONFIG] = process.argv;
@@ -48,24 +48,4 @@ async function superquery(browser) {
   return { status, conflicts };
 }
 
-async function main() {
-  const browser = await launch();
-  try {
-    if (NAME !== "superquery") throw new Error("unknown scenario " + NAME);
-    const out = await superquery(browser);
-    console.log("RESULT " + JSON.stringify({ ok: true, scenario: NAME, shots, ...out }));
-  } catch (err) {
-    log(err.stack || String(err));
-    for (const ctx of browser.contexts()) {
-      for (const p of ctx.pages()) {
-        try { await shot(p, `FAILED-${NAME}`); } catch (e) { /* page gone */ }
-      }
-    }
-    console.log("RESULT " + JSON.stringify({ ok: false, scenario: NAME, error: String(err.message || err) }));
-    process.exitCode = 1;
-  } finally {
-    await browser.close();
-  }
-}
-
-main();
+runScenario(NAME, { superquery });

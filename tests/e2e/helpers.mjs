@@ -161,3 +161,29 @@ export async function searchWithCamera(page, purpose, caseId) {
   if (caseId) await page.fill("#capture-case", caseId);
   await page.getByRole("button", { name: "Search", exact: true }).click();
 }
+
+/** Run one named scenario and print its RESULT line (the drivers' shared main).
+ *  `ownBrowser` names scenarios that launch their own browser (e.g. another camera). */
+export async function runScenario(name, scenarios, { ownBrowser = [] } = {}) {
+  const fn = scenarios[name];
+  if (!fn) {
+    console.log("RESULT " + JSON.stringify({ ok: false, error: "unknown scenario " + name }));
+    process.exit(2);
+  }
+  const browser = ownBrowser.includes(name) ? null : await launch();
+  try {
+    const out = await fn(browser);
+    console.log("RESULT " + JSON.stringify({ ok: true, scenario: name, shots, ...out }));
+  } catch (err) {
+    log(err.stack || String(err));
+    for (const ctx of browser ? browser.contexts() : []) {
+      for (const p of ctx.pages()) {
+        try { await shot(p, `FAILED-${name}`); } catch (e) { /* page gone */ }
+      }
+    }
+    console.log("RESULT " + JSON.stringify({ ok: false, scenario: name, error: String(err.message || err) }));
+    process.exitCode = 1;
+  } finally {
+    if (browser) await browser.close();
+  }
+}
