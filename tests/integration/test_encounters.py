@@ -10,7 +10,7 @@ from fortify.accountability.operators import Operator
 from fortify.errors import NotFound
 from fortify.gallery import Gallery
 from fortify.gallery.ranking import DIFFERENT, DISAGREE
-from tests.conftest import make_settings
+from tests.conftest import make_settings, train
 
 pytestmark = pytest.mark.slow
 People = list[tuple[str, list[Path]]]
@@ -70,6 +70,7 @@ def test_captures_of_two_people_are_flagged(
 
 def test_capture_only_on_own_search(enrolled: Gallery, people: People, admin: Operator) -> None:
     r = enrolled.identify(people[2][1][1], operator=admin, purpose="test: ownership")
+    train(enrolled, "other")  # trained, so the refusal is about ownership
     with pytest.raises(NotFound):
         enrolled.add_capture(r["search_id"], people[2][1][2], operator=Operator("other", "officer"))
     with pytest.raises(NotFound):

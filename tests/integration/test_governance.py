@@ -245,3 +245,21 @@ def test_subject_report_and_disputes_on_candidate_cards(
     assert rep["searches"][0]["case_id"] == "K-1" and rep["disputes"][0]["kind"] == "dispute"
     assert rep["photos"] and all(Path(p["copied_to"]).is_file() for p in rep["photos"])
     assert _last(g, "subject.report")["target"] == f"identity:{top['identity_id']}"
+
+
+def test_training_withdrawn_mid_encounter_stops_the_next_capture(
+    enrolled: Gallery, people: People
+) -> None:
+    g = enrolled
+    officer = Operator("gov-lapsed", "officer")
+    train(g, officer.name)
+    r = g.identify(people[0][1][1], operator=officer, purpose="traffic stop")
+    with g.write() as s:  # the training record is withdrawn before the second capture
+        s.query(TrainingRecord).filter(TrainingRecord.operator == officer.name).delete()
+    before = _stored(g)
+    with pytest.raises(TrainingRequired):
+        g.add_capture(r["search_id"], people[0][1][0], operator=officer)
+    refused = _last(g, "search.refused")
+    assert refused["code"] == "training_required"
+    assert refused["target"] == f"search:{r['search_id']}"
+    assert _stored(g) == before

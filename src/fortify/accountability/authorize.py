@@ -166,3 +166,21 @@ def authorize(
         approval_id=approved,
         place=where,
     )
+
+
+def check_training(
+    g: Gallery, operator: Operator, *, channel: str, target: str = "",
+    refused_action: str = "search.refused",
+) -> None:  # fmt: skip
+    """Training only, for steps inside an already authorised encounter (another capture).
+
+    The purpose and policy were checked when the encounter began; a lapsed or
+    withdrawn training record still stops every later search step. Audited.
+    """
+    policy = policy_of(g)
+    try:
+        with g.db.session() as s:
+            require_trained(s, policy, operator.name)
+    except FortifyError as exc:
+        g.record_now(operator, refused_action, target, code=exc.code, channel=channel)
+        raise

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
-from fortify.accountability.authorize import authorize
+from fortify.accountability.authorize import authorize, check_training
 from fortify.accountability.operators import Operator
 from fortify.accountability.policy import LEAD_NOTICE, SearchRequest
 from fortify.errors import FortifyError, InvalidInput, NotFound
@@ -158,6 +158,7 @@ def add_capture(
     each modality are ranked together, and the modalities' top candidates compared.
     """
     operator.require("search")
+    check_training(self, operator, channel=channel, target=f"search:{search_id}")
     with self.db.session() as s:
         enc = s.get(Encounter, search_id)
         if enc is None or enc.operator != operator.name:
