@@ -43,8 +43,10 @@ class Settings(BaseSettings):
     )
 
     # face pipeline
-    face_model: Literal["fused-dlib-sface-v1", "dlib-resnet-v1", "sface-2021dec", "onnx"] = Field(
-        default="fused-dlib-sface-v1",
+    face_model: Literal[
+        "fused-dlib-sface-v2", "fused-dlib-sface-v1", "dlib-resnet-v1", "sface-2021dec", "onnx"
+    ] = Field(
+        default="fused-dlib-sface-v2",
         description="Embedder: dlib ResNet + SFace fused in one template (default), dlib's "
         "ResNet alone, SFace alone, or an ArcFace-style ONNX file (onnx).",
     )

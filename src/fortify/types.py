@@ -60,6 +60,10 @@ class Detection:
     quality: Quality
     chip: npt.NDArray[np.uint8] | None = field(default=None, repr=False, compare=False)
     """Aligned face crop (150x150 RGB) the template is computed from."""
+    dlib_points: tuple[tuple[float, float], ...] | None = None
+    """The ArcFace-order five points estimated from dlib's 5-point predictor (YuNet
+    detector), where ``landmarks`` are the detector's own; SFace can be aligned from
+    either (:class:`~fortify.modalities.face.sface.SFaceExtractor`)."""
 
 
 @dataclass(frozen=True, slots=True)

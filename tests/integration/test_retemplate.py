@@ -53,9 +53,9 @@ def test_old_model_until_retemplated(
     out = json.loads(r.stdout[r.stdout.index("{") :])
     assert out["retemplated"] == 2 and out["coverage"]["complete"]
     g = Gallery(make_settings(home))
-    assert g.engine.model_id == "fused-dlib-sface-v1"
-    assert _top(g, people[1][1][1], admin) == ("fused-dlib-sface-v1", people[1][0])
-    assert coverage(g.db, "fused-dlib-sface-v1").done == 4
+    assert g.engine.model_id == "fused-dlib-sface-v2"
+    assert _top(g, people[1][1][1], admin) == ("fused-dlib-sface-v2", people[1][0])
+    assert coverage(g.db, "fused-dlib-sface-v2").done == 4
     with g.db.session() as s:
         acts = s.scalars(select(AuditEvent.action)).all()
     assert acts.count("index.retemplate") == 2

@@ -101,7 +101,7 @@ def merge_duplicate_identities(
 
 def _dlib_part(outcomes: dict[str, Outcome], settings: Settings) -> dict[str, Outcome]:
     """The duplicate test's cosine (0.995) is set for dlib's ResNet: use its part of a fused one."""
-    if settings.face_model != "fused-dlib-sface-v1":
+    if not settings.face_model.startswith("fused-dlib-sface-"):
         return outcomes
     from fortify.modalities.face.fused import split
 

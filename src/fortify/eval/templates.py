@@ -59,7 +59,7 @@ def _one(path: str) -> tuple[str, Outcome, float]:
 
 def model_tag(settings: Settings) -> str:
     """What of the model is fixed in code, not settings (the fused template's weight)."""
-    if settings.face_model == "fused-dlib-sface-v1":
+    if settings.face_model.startswith("fused-dlib-sface-"):
         from fortify.modalities.face.fused import DLIB_WEIGHT
 
         return f"w={DLIB_WEIGHT}"

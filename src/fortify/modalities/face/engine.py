@@ -112,24 +112,27 @@ class Engine:
             return DlibResNetExtractor.model_id, DlibResNetExtractor.dim
         if s.face_model == "sface-2021dec":
             return "sface-2021dec", 128
-        if s.face_model == "fused-dlib-sface-v1":
-            from fortify.modalities.face.fused import MODEL_ID
-
-            return MODEL_ID, 256
+        if s.face_model.startswith("fused-dlib-sface-"):
+            return s.face_model, 256
         ex = self.extractor
         return ex.model_id, ex.dim
 
     def _make_extractor(self) -> Extractor:
         s = self.settings
-        if s.face_model in ("sface-2021dec", "fused-dlib-sface-v1"):
+        if s.face_model == "sface-2021dec" or s.face_model.startswith("fused-dlib-sface-"):
+            from fortify.modalities.face.fused import MODELS, FusedExtractor
             from fortify.modalities.face.sface import SFaceExtractor
 
-            sface = SFaceExtractor(s.home / "models", intra_op_num_threads=s.embed_threads)
+            sface = SFaceExtractor(
+                s.home / "models",
+                intra_op_num_threads=s.embed_threads,
+                points=MODELS.get(s.face_model, "detector"),
+            )
             if s.face_model == "sface-2021dec":
                 return sface
-            from fortify.modalities.face.fused import FusedExtractor
-
-            return FusedExtractor(self._dlib_extractor(), sface, flip=s.flip_average)
+            return FusedExtractor(
+                self._dlib_extractor(), sface, flip=s.flip_average, model_id=s.face_model
+            )
         if s.face_model == "onnx":
             from fortify.modalities.face.arcface_onnx import ArcFaceOnnxExtractor
 

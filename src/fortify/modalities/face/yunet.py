@@ -8,7 +8,9 @@ image-right mouth corner).
 
 Every detection carries:
 
-* ``landmarks``: those five points (ArcFace order); SFace is aligned from them;
+* ``landmarks``: those five points (ArcFace order);
+* ``dlib_points``: the same five estimated from dlib's 5-point landmarks (below); the
+  default fused model aligns SFace from the mean of both sets (``bench/bench_align.py``);
 * ``chip``: dlib's 150x150 aligned chip for the dlib ResNet, from dlib's own 5-point
   predictor (``shape_predictor_5_face_landmarks.dat``) run on YuNet's box. dlib's 68-point
   predictor (iBUG 300-W, non-commercial terms) is not used.
@@ -114,10 +116,11 @@ class YuNetFaceDetector(CascadeFaceDetector):
         faces = self.yunet(small)
         if not faces:
             log.debug("YuNet found no face; trying the cascade")
-            return [
-                replace(d, landmarks=_pairs(arcface_points_from_dlib5(d.landmarks)))
-                for d in super().detect(image)
-            ]
+            out = []
+            for d in super().detect(image):
+                five = _pairs(arcface_points_from_dlib5(d.landmarks))
+                out.append(replace(d, landmarks=five, dlib_points=five))
+            return out
         found: list[Detection] = []
         with self._lock:
             for (left, top, right, bottom), score, pts in faces:
@@ -132,7 +135,8 @@ class YuNetFaceDetector(CascadeFaceDetector):
                 shape = self._shapes(image, rect)
                 chip = self._dlib.get_face_chip(image, shape, size=CHIP_SIZE, padding=CHIP_PADDING)
                 d = self._detection(rect, score, shape, chip, w, h)
-                found.append(replace(d, landmarks=_pairs(pts / scale)))
+                five = _pairs(arcface_points_from_dlib5(d.landmarks))
+                found.append(replace(d, landmarks=_pairs(pts / scale), dlib_points=five))
         found.sort(key=lambda d: (d.bbox.x, d.bbox.y))
         return found
 

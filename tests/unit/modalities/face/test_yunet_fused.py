@@ -70,7 +70,7 @@ def test_fused_template_from_both_models(eng: Engine) -> None:
     ex = eng.extractor
     assert isinstance(ex, fused.FusedExtractor)
     t = r.template
-    assert t.model_id == "fused-dlib-sface-v1" and t.vector.shape == (256,)
+    assert t.model_id == "fused-dlib-sface-v2" and t.vector.shape == (256,)
     assert t.model_digest == f"{ex.dlib.model_digest}+{ex.sface.model_digest}"
     chip, crop = r.detection.chip, ex.sface.crop(img, r.detection)
     assert chip is not None
@@ -81,7 +81,7 @@ def test_fused_template_from_both_models(eng: Engine) -> None:
 
     want = fused.fuse(flipavg(ex.dlib, chip), flipavg(ex.sface, crop))
     assert np.allclose(t.vector, want, atol=1e-5)
-    assert eng.model_spec() == ("fused-dlib-sface-v1", 256)
+    assert eng.model_spec() == ("fused-dlib-sface-v2", 256)
 
 
 def test_model_specs_without_loading(tmp_path: Path) -> None:
@@ -90,3 +90,25 @@ def test_model_specs_without_loading(tmp_path: Path) -> None:
         128,
     )
     assert Engine(Settings(home=tmp_path, face_model="dlib-resnet-v1")).model_spec()[1] == 128
+
+
+def test_v2_aligns_sface_from_both_point_sets_v1_from_yunet(eng: Engine, tmp_path: Path) -> None:
+    img = load_image(celeba_identities(1)[0][1][0])
+    det, _ = eng.acquire(img, face="largest")
+    assert det.dlib_points is not None and len(det.dlib_points) == 5
+    # both are the same five points, from two predictors: a few pixels apart
+    gap = np.abs(np.asarray(det.dlib_points) - np.asarray(det.landmarks)).max()
+    assert 0 < gap < 0.25 * (det.bbox.w)
+    ex = eng.extractor
+    assert isinstance(ex, fused.FusedExtractor) and ex.sface.points == "mean"
+    v1 = Engine(Settings(home=eng.settings.home, face_model="fused-dlib-sface-v1")).prepare()
+    t1 = v1.process(img).template
+    t2 = eng.process(img).template
+    assert t1.model_id == "fused-dlib-sface-v1" and t2.model_id == "fused-dlib-sface-v2"
+    assert "align=detector" in t1.model_version and "align=mean" in t2.model_version
+    d1, s1 = fused.split(t1.vector)
+    d2, s2 = fused.split(t2.vector)
+    assert np.allclose(d1, d2, atol=1e-5)  # the dlib part is the same
+    assert 0.8 < float(s1 @ s2) < 0.99999  # the SFace part differs: another crop
+    with pytest.raises(ValueError, match="needs SFace aligned"):
+        fused.FusedExtractor(ex.dlib, ex.sface, model_id="fused-dlib-sface-v1")
