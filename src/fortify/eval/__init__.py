@@ -6,21 +6,16 @@ Plotting lives in :mod:`fortify.eval.plots` and imports matplotlib only when cal
 
 from __future__ import annotations
 
+from fortify.eval.det import DetCurve, det_curve, identification_det, verification_det
+from fortify.eval.groups import GroupResult, PerGroupResult, per_group
 from fortify.eval.metrics import (
-    DetCurve,
     FmrTable,
-    GroupResult,
     OpenSetResult,
     OperatingPoint,
-    PerGroupResult,
     VerificationResult,
-    det_curve,
     estimate_fmr,
-    identification_det,
     open_set_identification,
-    per_group,
     score_to_fpr_table,
-    verification_det,
     verification_rates,
 )
 from fortify.eval.protocol import OpenSetSplit, all_pairs, list_identities, split_open_set

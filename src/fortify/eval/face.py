@@ -20,14 +20,12 @@ from typing import Any, Literal
 import numpy as np
 
 from fortify.config import Settings
+from fortify.eval.det import DetCurve, identification_det, verification_det
+from fortify.eval.groups import per_group
 from fortify.eval.metrics import (
-    DetCurve,
     FmrTable,
-    identification_det,
     open_set_identification,
-    per_group,
     score_to_fpr_table,
-    verification_det,
     verification_rates,
 )
 from fortify.eval.protocol import all_pairs, list_identities, split_open_set

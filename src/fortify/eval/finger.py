@@ -23,10 +23,9 @@ from typing import Any
 import numpy as np
 
 from fortify.errors import FortifyError
+from fortify.eval.det import DetCurve, verification_det
 from fortify.eval.metrics import (
-    DetCurve,
     open_set_identification,
-    verification_det,
     verification_rates,
 )
 from fortify.modalities.base import AcquireOptions

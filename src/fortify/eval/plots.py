@@ -6,7 +6,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from fortify.eval.metrics import DetCurve
+from fortify.eval.det import DetCurve
 
 logger = logging.getLogger(__name__)
 

@@ -8,15 +8,12 @@ import math
 import numpy as np
 import pytest
 
+from fortify.eval.det import det_curve, identification_det, verification_det
 from fortify.eval.metrics import (
     FmrTable,
-    det_curve,
     estimate_fmr,
-    identification_det,
     open_set_identification,
-    per_group,
     score_to_fpr_table,
-    verification_det,
     verification_rates,
 )
 
@@ -224,51 +221,3 @@ def test_fmr_table_rejects_bad_input() -> None:
         FmrTable.from_dict({**good, "format": "other"})
     with pytest.raises(ValueError, match="malformed"):
         FmrTable.from_dict({**good, "fmr": [0.5, 1.0]})
-
-
-def test_per_group_hand_checked() -> None:
-    # Group A non-mated: 0.9, 0.1, 0.1, 0.1 ; group B: 0.2 x 4 -> global FPIR 0.125 allows one.
-    res = per_group(
-        mated_scores=[0.95, 0.5, 0.99, 0.15],
-        mated_ranks=[1, 1, 1, 1],
-        mated_groups=["A", "A", "B", "B"],
-        nonmated_top_scores=[0.9, 0.1, 0.1, 0.1, 0.2, 0.2, 0.2, 0.2],
-        nonmated_groups=["A"] * 4 + ["B"] * 4,
-        global_fpir_target=0.125,
-        fpir_targets=(0.25,),
-        failed_mated_groups=["C"],
-        min_mated=2,
-        min_nonmated=4,
-    )
-    assert res.global_threshold == np.nextafter(0.2, 1.0)
-    a, b, c = res.groups["A"], res.groups["B"], res.groups["C"]
-    assert a.fpir_at_global_threshold == pytest.approx(0.25) and a.fnir_at_global_threshold == 0.0
-    assert b.fpir_at_global_threshold == 0.0 and b.fnir_at_global_threshold == pytest.approx(0.5)
-    assert c.low_sample and c.open_set is None and c.fnir_at_global_threshold == 1.0
-    assert a.open_set is not None and a.open_set.n_nonmated == 4
-    assert res.worst_fpir_group == "A" and res.best_fpir_group == "B"
-    assert res.fpir_ratio_worst_to_best == math.inf
-    d = res.to_dict()
-    # best group B has no false positive: a one-event floor (1/4) bounds the ratio, with counts
-    assert d["fpir_ratio_worst_to_best"] == pytest.approx(0.25 / 0.25)
-    assert d["fpir_ratio_is_lower_bound"] is True
-    assert d["false_positives_worst"] == 1 and d["false_positives_best"] == 0
-    assert set(d["groups"]) == {"A", "B", "C"}
-    json.dumps(d, allow_nan=False)
-
-
-def test_per_group_ratio_and_label_checks() -> None:
-    res = per_group(
-        [0.9, 0.9],
-        [1, 1],
-        [1, 2],
-        [0.8, 0.1, 0.8, 0.8, 0.1, 0.1],
-        [1, 1, 2, 2, 2, 2],
-        global_fpir_target=0.5,
-        min_mated=1,
-        min_nonmated=2,
-    )
-    assert res.groups["1"].fpir_at_global_threshold == pytest.approx(0.5)
-    assert res.fpir_ratio_worst_to_best == pytest.approx(1.0)
-    with pytest.raises(ValueError, match="mated_groups"):
-        per_group([0.9], [1], ["a", "b"], [0.1], ["a"])

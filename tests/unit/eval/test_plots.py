@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fortify.eval.metrics import DetCurve, identification_det, verification_det
+from fortify.eval.det import DetCurve, identification_det, verification_det
 from fortify.eval.plots import plot_det
 
 
