@@ -4,11 +4,12 @@ The face model's calibration (the threshold at FMR 1e-3) was measured on *live* 
 A printed portrait photographed on a card is small, half-toned and JPEG-compressed. On
 SYNTHETIC printed cards (``bench/bench_portrait.py``) the live-face threshold let through
 4 of 1,560 impostor pairs (0.26 %) of the 40 measured identities, and 28 of 24,492 (0.11 %)
-of 157 further identities (v1; for v2, 6 of 1,560 and 0.09 %). The decision therefore uses the stricter of the live-face
-threshold and a portrait threshold measured at FMR 1e-3 on those held-out synthetic cards
-(``PORTRAIT_THRESHOLDS``), and every result says which calibration its numbers come from
-and what was measured on the cards (:func:`honesty`). The FNMR on the cards is high (17.5 %,
-7 of 40): a "does not match" is a reason to look, not a finding.
+of 157 further identities (v1; for v2, 6 of 1,560 and 0.09 %). The decision therefore
+uses the stricter of the live-face threshold and a portrait threshold measured at FMR 1e-3
+on those held-out synthetic cards (``PORTRAIT_THRESHOLDS``), and every result says which
+calibration its numbers come from and what was measured on the cards (:func:`honesty`).
+The FNMR on the cards is high (17.5 %, 7 of 40): a "does not match" is a reason to look,
+not a finding.
 
 Tried and not adopted: re-templating the portrait on the detector's box with a margin,
 upscaled to ~160 px (FNMR unchanged, FMR 0.26 % -> 0.32 % on the bench: the aligner already
