@@ -61,21 +61,30 @@ class MindtctExtractor:
                 )
         return self
 
-    def extract(self, gray: Gray) -> Extraction:
+    def extract(self, gray: Gray, enhanced: Gray | None = None) -> Extraction:
+        """Minutiae of ``enhanced`` (when given, else of ``gray``); NFIQ 2 always of ``gray``.
+
+        NFIQ 2 scores the capture as it came: an enhanced image would flatter it.
+        """
         self.prepare()
         import nbis
 
         png = encode_png(gray)
         with self._lock:
             nfiq: int | None = None
-            try:
-                result = self._ex.extract_minutiae(png)
-                if self.compute_nfiq2:
-                    nfiq = int(result.quality().score)
-            except nbis.NbisError as exc:  # NFIQ 2 fails on some images: minutiae only
-                log.info("NFIQ 2 failed (%s): minutiae without it", exc)
+            result = None
+            if self.compute_nfiq2:
                 try:
-                    result = self._plain.extract_minutiae(png)
+                    raw = self._ex.extract_minutiae(png)
+                    nfiq = int(raw.quality().score)
+                    result = raw if enhanced is None else None
+                except nbis.NbisError as exc:  # NFIQ 2 fails on some images: minutiae only
+                    log.info("NFIQ 2 failed (%s): minutiae without it", exc)
+            if result is None:
+                try:
+                    result = self._plain.extract_minutiae(
+                        png if enhanced is None else encode_png(enhanced)
+                    )
                 except nbis.NbisError as exc2:
                     raise QualityTooLow(
                         f"minutiae extraction failed: {exc2}", warnings=["extraction_failed"]

@@ -22,12 +22,16 @@ def test_template_and_scores(finger: FingerModality) -> None:
     assert a.quality["minutiae"] >= 12 and 0 <= a.quality["nfiq2"] <= 100
     assert a.template.dim == finger.model_spec()[1]
     back = Template.from_bytes(a.template.to_bytes())
-    assert finger.compare(a.template, back) > 0.9
+    own = finger.compare(a.template, a.template)
+    assert finger.compare(a.template, back) == pytest.approx(own)
+    # LSS-R's self score is high where a print has enough minutiae (101_1 has ~23
+    # inside its mask after enhancement, too few neighbours for some cylinders)
+    assert finger.compare(c.template, c.template) > 0.9
     assert finger.compare(a.template, b.template) > 2 * finger.compare(a.template, c.template)
     # the ISO payload is a standard record, readable again as a probe
     again = finger.acquire(a.template.payload, AcquireOptions())
     assert again.template.finger_position == 2
-    assert finger.compare(again.template, a.template) > 0.5
+    assert finger.compare(again.template, a.template) > 0.9 * own
 
 
 def test_wsq_is_decoded(finger: FingerModality) -> None:
