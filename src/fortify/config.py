@@ -27,6 +27,11 @@ class FingerSettings(BaseSettings):
         default=200, ge=1, description="1:N: templates the index preselects for re-ranking."
     )
     compute_nfiq2: bool = Field(default=True, description="NFIQ 2 image quality (~50 ms).")
+    index_factory: str = Field(
+        default="Flat",
+        description="FAISS index of the minutiae codes (e.g. 'IVF4096,Flat|nprobe=64'); "
+        "'|neighbours=K' sets the codes each query code retrieves (default 20).",
+    )
     match_threshold: float | None = Field(
         default=None, description="Fixed MCC score threshold; overrides the calibrated one."
     )

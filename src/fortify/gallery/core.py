@@ -80,7 +80,11 @@ class Gallery:
             if mod.name not in self.indexes:
                 model_id, dim = mod.model_spec()
                 self.indexes[mod.name] = IndexManager(
-                    self.db, self.settings.index_dir, model_id, dim, self.settings.index_factory
+                    self.db,
+                    self.settings.index_dir,
+                    model_id,
+                    dim,
+                    mod.index_factory(self.settings.index_factory),
                 )
             return self.indexes[mod.name]
 

@@ -15,6 +15,8 @@ Grammar (FAISS ``index_factory`` style, plus two Fortify additions)::
   of the index structure (see :func:`structure`), so changing them needs no rebuild.
 * ``milvus://[user:password@]host:port/collection?index=HNSW&M=32`` selects the
   Milvus backend (:mod:`fortify.index.milvus_backend`).
+* ``Set<rows>x<width>,<faiss>`` indexes each template as a set of local codes that
+  vote (fingerprint minutiae, :mod:`fortify.index.vote`).
 """
 
 from __future__ import annotations
@@ -81,11 +83,17 @@ def structure(factory: str) -> str:
     """What must match for a saved index to be reused (search settings may differ)."""
     if factory == "Reference" or _is_milvus(factory):
         return factory
+    if _is_set(factory):
+        return factory.partition("|")[0].strip()
     return parse_factory(factory).structure
 
 
 def _is_milvus(factory: str) -> bool:
     return factory.startswith("milvus://")
+
+
+def _is_set(factory: str) -> bool:
+    return factory.strip().startswith("Set")
 
 
 def create_index(dim: int, factory: str = "Flat") -> VectorIndex:
@@ -98,6 +106,10 @@ def create_index(dim: int, factory: str = "Flat") -> VectorIndex:
         from fortify.index.milvus_backend import MilvusIndex
 
         return MilvusIndex(dim, factory)
+    if _is_set(factory):
+        from fortify.index.vote import SetVoteIndex
+
+        return SetVoteIndex(dim, factory)
     from fortify.index.faiss_backend import FaissIndex
 
     return FaissIndex(dim, factory)
@@ -113,6 +125,10 @@ def load_index(path: Path, dim: int, factory: str) -> VectorIndex:
         from fortify.index.milvus_backend import MilvusIndex
 
         return MilvusIndex.load(path, dim, factory)
+    if _is_set(factory):
+        from fortify.index.vote import SetVoteIndex
+
+        return SetVoteIndex.load(path, dim, factory)
     from fortify.index.faiss_backend import FaissIndex
 
     return FaissIndex.load(path, dim, factory)

@@ -235,6 +235,13 @@ class FaissIndex:
         return idx
 
     # -- introspection ---------------------------------------------------------------------------
+    def live_ids(self) -> Ids:
+        """The ids of every live row, in row order."""
+        n = len(self._rows)
+        rows = np.arange(n, dtype=np.int64)
+        out: Ids = self._rows.ids.take(rows[self._rows.is_live(rows)]) if n else rows
+        return out
+
     def set_search_params(
         self, nprobe: int | None = None, ef_search: int | None = None, rerank: int | None = None
     ) -> None:

@@ -118,6 +118,10 @@ class Modality(Protocol):
         """(model id, index vector dimension), known without loading models."""
         ...
 
+    def index_factory(self, default: str) -> str:
+        """The index factory string for this modality's templates (``default``: settings')."""
+        ...
+
     def prepare(self) -> Modality:
         """Load models (idempotent)."""
         ...

@@ -35,6 +35,9 @@ class FaceModality:
     def model_spec(self) -> tuple[str, int]:
         return self.engine.model_spec()
 
+    def index_factory(self, default: str) -> str:
+        return default
+
     def prepare(self) -> FaceModality:
         self.engine.prepare()
         return self

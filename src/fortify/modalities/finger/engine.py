@@ -1,8 +1,9 @@
 """The fingerprint modality: image/WSQ/ISO in, minutiae template out, MCC 1:1 scores.
 
 A template's payload is an ISO/IEC 19794-2:2005 minutiae record (so it can be
-exchanged); its index vector is the print's mean minutia cylinder, used only to
-preselect a shortlist that the minutiae matcher re-ranks.
+exchanged); its index vector is the set of its minutiae's local codes
+(:mod:`fortify.modalities.finger.codes`), which vote in a set index to preselect a
+shortlist that the minutiae matcher re-ranks.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from collections import OrderedDict
 from fortify.config import Settings
 from fortify.errors import QualityTooLow
 from fortify.modalities.base import AcquireOptions, Acquisition
-from fortify.modalities.finger import contactless, enhance, iso19794, mcc
+from fortify.modalities.finger import codes, contactless, enhance, iso19794, mcc
 from fortify.modalities.finger.extract import MindtctExtractor
 from fortify.modalities.finger.images import ridge_check
 from fortify.modalities.finger.minutiae import Minutiae
@@ -23,10 +24,11 @@ from fortify.types import Template
 
 log = logging.getLogger(__name__)
 
-MODEL_ID = "finger-mindtct-mcc-v2"
-"""v2: mindtct sees the Gabor-enhanced print (v1: the raw print); templates of the two
-are not mixed (a model id change re-indexes, and v1 scores are not calibrated for v2)."""
-MODEL_VERSION = "gabor-0.4x0.8-edge12+mindtct(nbis-py 0.1.3)+mcc-lssr-1"
+MODEL_ID = "finger-mindtct-mcc-v3"
+"""v3: the index vector is the set of local minutia codes (v2: the mean cylinder), so a
+v2 index cannot serve it; v2: mindtct sees the Gabor-enhanced print (v1: the raw print).
+Templates of two versions are never mixed (a model id change re-indexes)."""
+MODEL_VERSION = "gabor-0.4x0.8-edge12+mindtct(nbis-py 0.1.3)+mcc-lssr-1+codes-pca32x60"
 ENHANCE = enhance.GaborParams(sigma=0.4, sigma_along=0.8)
 """The enhancement of v2 (see ``bench/bench_finger_enhance.py``)."""
 EDGE_MARGIN = 12.0
@@ -53,10 +55,15 @@ class FingerModality:
         self._lock = threading.Lock()
 
     def model_spec(self) -> tuple[str, int]:
-        return MODEL_ID, mcc.VECTOR_DIM
+        return MODEL_ID, codes.VECTOR_DIM
+
+    def index_factory(self, default: str) -> str:
+        """Finger templates live in a set index (local codes vote) over the finger FAISS index."""
+        return codes.index_factory(self.fs.index_factory)
 
     def prepare(self) -> FingerModality:
         self.extractor.prepare()
+        codes.projection()
         return self
 
     # -- acquisition ---------------------------------------------------------------------------
@@ -130,7 +137,7 @@ class FingerModality:
         payload = iso19794.write(m, finger_position, quality)
         cyl = self._cylinders(payload, m)
         return Template(
-            vector=mcc.preselection_vector(cyl),
+            vector=codes.local_codes(cyl),
             model_id=MODEL_ID,
             model_version=MODEL_VERSION,
             modality="finger",

@@ -153,20 +153,4 @@ def score(a: Cylinders, b: Cylinders) -> float:
     return float(np.mean(cur[best]))
 
 
-def preselection_vector(c: Cylinders, dim_out: int = 0) -> F32:
-    """A fixed-length vector of a print for the index: its mean cylinder, normalised.
-
-    Cylinders are rotation and translation invariant, so their mean is too; it
-    lets a vector index shortlist candidates before :func:`score` re-ranks them.
-    """
-    codes = c.codes[c.valid] if np.any(c.valid) else c.codes
-    if codes.shape[0] == 0:
-        v = np.zeros(CELL_X.shape[0] * ND, np.float32)
-    else:
-        v = codes.mean(axis=0)
-        v = v - v.mean()
-    norm = float(np.linalg.norm(v))
-    return (v / norm if norm > 0 else v).astype(np.float32)
-
-
-VECTOR_DIM = int(CELL_X.shape[0] * ND)
+CYLINDER_DIM = int(CELL_X.shape[0] * ND)
