@@ -3,7 +3,7 @@
 Runs the product's contact-print pipeline (Gabor enhancement,
 mindtct, edge filter, best minutiae) on every FVC2002 DB1-4_B impression, takes
 the valid cylinders and writes their mean and leading principal axes to
-``src/fortify/models/finger_cylinder_pca.npz`` (about 160 KB). Unsupervised: no
+``src/fortify/models/finger_cylinder_pca.npz`` (about 300 KB). Unsupervised: no
 identity labels are used. ``--fit-dbs`` fits on some databases only (the bench
 uses that to check that the codes generalise to prints they were not fitted on).
 

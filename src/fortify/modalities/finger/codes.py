@@ -24,7 +24,7 @@ from fortify.modalities.finger import mcc
 F32 = npt.NDArray[np.float32]
 ROWS = 60
 """Codes per print (the best minutiae, as many as a template keeps by default)."""
-CODE_DIM = 32
+CODE_DIM = 64
 WIDTH = CODE_DIM
 VECTOR_DIM = ROWS * WIDTH
 MODEL_FILE = "finger_cylinder_pca.npz"

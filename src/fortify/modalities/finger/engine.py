@@ -28,7 +28,7 @@ MODEL_ID = "finger-mindtct-mcc-v3"
 """v3: the index vector is the set of local minutia codes (v2: the mean cylinder), so a
 v2 index cannot serve it; v2: mindtct sees the Gabor-enhanced print (v1: the raw print).
 Templates of two versions are never mixed (a model id change re-indexes)."""
-MODEL_VERSION = "gabor-0.4x0.8-edge12+mindtct(nbis-py 0.1.3)+mcc-lssr-1+codes-pca32x60"
+MODEL_VERSION = "gabor-0.4x0.8-edge12+mindtct(nbis-py 0.1.3)+mcc-lssr-1+codes-pca64x60"
 ENHANCE = enhance.GaborParams(sigma=0.4, sigma_along=0.8)
 """The enhancement of v2 (see ``bench/bench_finger_enhance.py``)."""
 EDGE_MARGIN = 12.0
