@@ -25,12 +25,17 @@ from fortify.types import Template
 log = logging.getLogger(__name__)
 
 MODEL_ID = "finger-mindtct-mcc-v3"
-"""v3: the index vector is the set of local minutia codes (v2: the mean cylinder), so a
-v2 index cannot serve it; v2: mindtct sees the Gabor-enhanced print (v1: the raw print).
-Templates of two versions are never mixed (a model id change re-indexes)."""
-MODEL_VERSION = "gabor-0.4x0.8-edge12+mindtct(nbis-py 0.1.3)+mcc-lssr-1+codes-pca64x60"
+"""v3: v2's minutiae, MCC cylinders with narrower and softer cells and 20 relaxed pairs
+(see :mod:`fortify.modalities.finger.mcc`), a ridge check that no longer refuses prints
+with a blotchy background, and an index vector that is the set of local minutia codes
+(v2: the mean cylinder), so a v2 index cannot serve it; v2: mindtct sees the
+Gabor-enhanced print (v1: the raw print). Templates of different ids are not mixed (a
+model id change re-indexes, and the scores of one are not calibrated for another)."""
+MODEL_VERSION = (
+    "gabor-0.4x0.8-edge12+mindtct(nbis-py 0.1.3)+mcc-lssr-2(s7,psi200,rel20)+codes-pca64x60"
+)
 ENHANCE = enhance.GaborParams(sigma=0.4, sigma_along=0.8)
-"""The enhancement of v2 (see ``bench/bench_finger_enhance.py``)."""
+"""The enhancement of v2 and v3 (see ``bench/bench_finger_enhance.py``)."""
 EDGE_MARGIN = 12.0
 """Minutiae closer than this (px) to the foreground's edge are dropped (cut-off ridges)."""
 

@@ -114,10 +114,13 @@ def ridge_check(gray: Gray) -> RidgeCheck:
         int((ys.max() - ys.min() + 1) * BLOCK),
     ]
     theta = 0.5 * np.arctan2(2 * gxy, gxx - gyy)  # gradient direction per block
-    periods = []
-    for by, bx in list(zip(ys, xs, strict=True))[:: max(1, len(ys) // 64)]:
-        periods.append(_period(g, int(by), int(bx), float(theta[by, bx])))
-    found = [p for p in periods if p > 0]
+    # the period of the more coherent half of (up to 64) foreground blocks: blotchy
+    # background and smudges give slow waves, not the ridge spacing
+    sample = list(zip(ys, xs, strict=True))[:: max(1, len(ys) // 64)]
+    est = [(_period(g, int(by), int(bx), float(theta[by, bx])), coh[by, bx]) for by, bx in sample]
+    est = [(p, c) for p, c in est if p > 0]
+    cut = float(np.median([c for _, c in est])) if est else 0.0
+    found = [p for p, c in est if c >= cut]
     return RidgeCheck(
         float(fg.mean()),
         float(coh[fg].mean()),
@@ -127,7 +130,11 @@ def ridge_check(gray: Gray) -> RidgeCheck:
 
 
 def _period(g: npt.NDArray[np.float32], by: int, bx: int, theta: float) -> float:
-    """Ridge period in a 32 px window: the grey-level profile across the ridges."""
+    """Ridge period in a 32 px window: the grey-level profile across the ridges.
+
+    The profile is detrended (a linear fit removed) and its spectrum zero-padded to
+    256 bins, so the peak between 3 and 24 px is not limited to 32 / k.
+    """
     cy, cx = by * BLOCK + BLOCK // 2, bx * BLOCK + BLOCK // 2
     t = np.arange(-16, 16, dtype=np.float32)
     off = np.arange(-4, 5, dtype=np.float32)
@@ -138,7 +145,12 @@ def _period(g: npt.NDArray[np.float32], by: int, bx: int, theta: float) -> float
     if px.min() < 0 or py.min() < 0 or px.max() >= w - 1 or py.max() >= h - 1:
         return 0.0
     prof = g[py.round().astype(int), px.round().astype(int)].mean(axis=0)
-    prof = prof - prof.mean()
-    spec = np.abs(np.fft.rfft(prof * np.hanning(prof.size)))
-    k = int(np.argmax(spec[2:])) + 2  # ignore the DC and the slowest wave
-    return float(prof.size / k)
+    prof = prof - np.polyval(np.polyfit(t, prof, 1), t)
+    spec = np.abs(np.fft.rfft(prof * np.hanning(prof.size), _PAD))
+    k = int(np.argmax(spec[_BAND])) + _BAND.start
+    return float(_PAD / k)
+
+
+_PAD = 256
+_BAND = slice(int(np.ceil(_PAD / 24.0)), int(_PAD / 3.0) + 1)
+"""Spectrum bins of periods from 24 down to 3 px."""

@@ -6,6 +6,9 @@ a cell says how many neighbours sit near it with a given relative direction.
 Two prints are compared by the similarities of their cylinders (one matrix
 product), the best pairs are relaxed by their geometric consistency (LSS-R),
 and the score is the mean relaxed similarity of the best pairs, in [0, 1].
+
+The parameters are those of model v3 (``bench/bench_finger_mcc.py`` measured them
+on FVC2002 DB1-4_B against v2's: narrower, softer cells and fewer relaxed pairs).
 """
 
 from __future__ import annotations
@@ -22,13 +25,12 @@ F32 = npt.NDArray[np.float32]
 R = 70.0  # cylinder radius (px at 500 ppi)
 NS = 16  # cells along the diameter
 ND = 6  # direction sections
-SIGMA_S = 28.0 / 3.0
 SIGMA_D = 2 * np.pi / 36
-MU_PSI, TAU_PSI = 0.01, 400.0
+MU_PSI = 0.01
 MIN_NEIGHBOURS = 2
 MAX_ANGLE = np.pi / 2  # cylinders of minutiae this far apart in direction never match
 MIN_NP, MAX_NP, MU_P, TAU_P = 4, 12, 20.0, 0.4
-N_REL, W_R, ITERATIONS = 30, 0.5, 5
+W_R, ITERATIONS = 0.5, 5
 MU1, TAU1, MU2, TAU2, MU3, TAU3 = 5.0, -1.6, np.pi / 12, -30.0, np.pi / 12, -30.0
 
 _DS = 2 * R / NS
@@ -39,6 +41,22 @@ CELL_X = _CX.reshape(-1)[_INSIDE].astype(np.float32)
 CELL_Y = _CY.reshape(-1)[_INSIDE].astype(np.float32)
 _DD = 2 * np.pi / ND
 _DIRS = (-np.pi + (np.arange(ND) + 0.5) * _DD).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class Params:
+    """The MCC settings that differ between model versions (defaults: v3)."""
+
+    sigma_s: float = 7.0
+    """Spread of a neighbour's contribution over the cells (px); v2: 28 / 3."""
+    tau_psi: float = 200.0
+    """Steepness of a cell's saturation (sigmoid of its contribution); v2: 400."""
+    n_rel: int = 20
+    """Best cylinder pairs taken into the relaxation; v2: 30."""
+
+
+V3 = Params()
+V2 = Params(sigma_s=28.0 / 3.0, tau_psi=400.0, n_rel=30)
 
 
 def _dphi(a: F32, b: F32 | float) -> F32:
@@ -62,7 +80,7 @@ class Cylinders:
         return int(self.codes.shape[0])
 
 
-def cylinders(m: Minutiae) -> Cylinders:
+def cylinders(m: Minutiae, p: Params = V3) -> Cylinders:
     """Cylinders of every minutia (invalid ones: fewer than 2 neighbours)."""
     n = len(m)
     x, y, a = m.x.astype(np.float32), m.y.astype(np.float32), m.angle.astype(np.float32)
@@ -78,8 +96,8 @@ def cylinders(m: Minutiae) -> Cylinders:
     dx = px[:, :, None] - x[None, None, :]
     dy = py[:, :, None] - y[None, None, :]
     d2 = dx * dx + dy * dy
-    cs = np.exp(-d2 / (2 * SIGMA_S**2)).astype(np.float32)
-    cs[d2 > (3 * SIGMA_S) ** 2] = 0.0
+    cs = np.exp(-d2 / (2 * p.sigma_s**2)).astype(np.float32)
+    cs[d2 > (3 * p.sigma_s) ** 2] = 0.0
     idx = np.arange(n)
     cs[idx, :, idx] = 0.0  # a minutia is not its own neighbour
     # directional contribution: (n, n, ND)
@@ -89,9 +107,9 @@ def cylinders(m: Minutiae) -> Cylinders:
         np.float32
     )
     v = np.einsum("icn,ink->ick", cs, cd, optimize=True)
-    psi = 1.0 / (1.0 + np.exp(-TAU_PSI * (v - MU_PSI)))
+    psi = 1.0 / (1.0 + np.exp(-p.tau_psi * (v - MU_PSI)))
     codes = psi.reshape(n, -1).astype(np.float32)
-    near = np.hypot(x[:, None] - x[None, :], y[:, None] - y[None, :]) <= R + 3 * SIGMA_S
+    near = np.hypot(x[:, None] - x[None, :], y[:, None] - y[None, :]) <= R + 3 * p.sigma_s
     valid = (near.sum(axis=1) - 1) >= MIN_NEIGHBOURS
     codes[~valid] = 0.0
     return Cylinders(codes, np.linalg.norm(codes, axis=1).astype(np.float32), valid, x, y, a)
@@ -120,13 +138,13 @@ def n_pairs(na: int, nb: int) -> int:
     return int(MIN_NP + round(s * (MAX_NP - MIN_NP)))
 
 
-def score(a: Cylinders, b: Cylinders) -> float:
+def score(a: Cylinders, b: Cylinders, p: Params = V3) -> float:
     """Global similarity in [0, 1]: LSS with relaxation (geometric consistency)."""
     sim = local_similarity(a, b)
     if sim.size == 0:
         return 0.0
     flat = sim.reshape(-1)
-    nr = min(N_REL, int(np.count_nonzero(flat)))
+    nr = min(p.n_rel, int(np.count_nonzero(flat)))
     npairs = n_pairs(len(a), len(b))
     if nr < 2:
         return 0.0
