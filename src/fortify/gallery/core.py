@@ -22,7 +22,7 @@ from fortify.gallery import query as _query
 from fortify.gallery import records as _records
 from fortify.gallery import retention as _retention
 from fortify.gallery import search as _search
-from fortify.gallery.retemplate import engine_for_stored
+from fortify.gallery.retemplate import engine_for_stored, modality_coverage
 from fortify.index.sync import IndexManager, OpenReport, Progress
 from fortify.matching.calibration import Calibration
 from fortify.modalities.base import Modality
@@ -98,6 +98,13 @@ class Gallery:
             if name not in self._opened_other:
                 self._opened_other[name] = idx.open(None)
                 log.info("%s index %s", name, self._opened_other[name].to_dict())
+                cov = modality_coverage(self.db, name, idx.model_id)
+                if not cov.complete:
+                    log.warning(
+                        "%d of %d %s samples have no %s template and are not searched:"
+                        " run `fortify index retemplate --modality %s`",
+                        cov.samples - cov.done, cov.samples, name, idx.model_id, name,
+                    )  # fmt: skip
         return idx
 
     def close(self) -> None:

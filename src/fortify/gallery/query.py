@@ -79,9 +79,7 @@ def federation(self: Gallery) -> Federation:
     fed: Federation | None = self.__dict__.get("_federation")
     if fed is None:
         cfg = load_config(self.settings.federation_config)
-        conns = [
-            build_connector(s, cfg.max_answer_bytes) for s in cfg.sources if s.enabled
-        ]
+        conns = [build_connector(s, cfg.max_answer_bytes) for s in cfg.sources if s.enabled]
         fed = self.__dict__.setdefault("_federation", Federation(cfg, conns))
     return fed
 

@@ -150,9 +150,7 @@ def sample_image(self: Gallery, sample_id: str, *, operator: Operator) -> bytes:
     return data
 
 
-def verify_audit(
-    self: Gallery, *, operator: Operator, deep: bool = False
-) -> audit.VerifyReport:
+def verify_audit(self: Gallery, *, operator: Operator, deep: bool = False) -> audit.VerifyReport:
     """Walk the chain against every anchor; ``deep`` also checks rows against their digests."""
     operator.require("audit.read")
     with self.db.session() as s:
@@ -169,7 +167,5 @@ def verify_audit(
                     reason="rows do not match the audit log: " + "; ".join(rows.problems[:5]),
                 )
     if report.ok:  # a broken chain is reported, never extended
-        self.record_now(
-            operator, "audit.verify", "", ok=True, entries=report.entries, deep=deep
-        )
+        self.record_now(operator, "audit.verify", "", ok=True, entries=report.entries, deep=deep)
     return report

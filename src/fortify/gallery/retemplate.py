@@ -207,3 +207,100 @@ def retemplate(
         if progress:
             progress(min(start + BATCH, len(todo)), len(todo))
     return RetemplateReport(model, n_done, failed, coverage(gallery.db, model))
+
+
+def retemplate_modality(
+    gallery: Gallery,
+    name: str,
+    *,
+    operator: Operator,
+    progress: Callable[[int, int], None] | None = None,
+    limit: int | None = None,
+) -> RetemplateReport:
+    """Re-template the samples of a non-face modality to its configured model.
+
+    A finger template's payload is its ISO/IEC 19794-2 minutiae record, the template of
+    record (as exchanged records are); a model change that keeps the minutiae (finger
+    v2 -> v3: new cylinders, codes and scores) rebuilds the template from that record,
+    exactly. A sample without any template payload is re-acquired from its stored image.
+    """
+    from fortify.modalities.base import AcquireOptions
+
+    operator.require("enroll")
+    mod = gallery.modality(name)
+    model, _ = mod.model_spec()
+    done_q = select(TemplateRow.sample_id).where(TemplateRow.model_id == model)
+    with gallery.db.session() as s:
+        todo = s.execute(
+            select(Sample.id, Sample.image_path, Sample.finger_position)
+            .where(Sample.modality == mod.name, Sample.id.not_in(done_q))
+            .order_by(Sample.created_at, Sample.id)
+        ).all()
+    todo = todo[:limit] if limit is not None else todo
+    failed: dict[str, str] = {}
+    n_done = 0
+    if progress:
+        progress(0, len(todo))
+    for start in range(0, len(todo), BATCH):
+        made: list[tuple[str, Any]] = []
+        for sid, path, position in todo[start : start + BATCH]:
+            try:
+                data = _record_of(gallery, sid)
+                if data is None and path is not None:
+                    data = (gallery.settings.home / path).read_bytes()
+                if data is None:
+                    raise ConfigError("no template record and no stored image")
+                opts = AcquireOptions(finger_position=int(position or 0))
+                made.append((sid, mod.acquire(data, opts)))
+            except (FortifyError, OSError) as exc:
+                failed[sid] = getattr(exc, "code", "unreadable")
+        with gallery.write() as s:
+            ids = [
+                _add_template(s, sample, acq)
+                for sid, acq in made
+                if (sample := s.get(Sample, sid)) is not None  # deleted meanwhile
+            ]
+            gallery.record(
+                s, operator, "index.retemplate", f"model:{model}", templates=len(ids),
+                modality=mod.name, failed=sorted(failed)[-BATCH:],
+            )  # fmt: skip
+        n_done += len(made)
+        if progress:
+            progress(min(start + BATCH, len(todo)), len(todo))
+    return RetemplateReport(model, n_done, failed, modality_coverage(gallery.db, mod.name, model))
+
+
+def _record_of(gallery: Gallery, sample_id: str) -> bytes | None:
+    """The payload (minutiae record) of a sample's newest template, if it has one."""
+    from fortify.types import Template
+
+    with gallery.db.session() as s:
+        rows = s.scalars(
+            select(TemplateRow.data)
+            .where(TemplateRow.sample_id == sample_id)
+            .order_by(TemplateRow.id.desc())
+        ).all()
+    for data in rows:
+        try:
+            payload = Template.from_bytes(data).payload
+        except (ValueError, FortifyError):  # a damaged row: the stored image, if any
+            continue
+        if payload:
+            return payload
+    return None
+
+
+def modality_coverage(db: Database, name: str, model: str) -> Coverage:
+    """How far the samples of modality ``name`` are re-templated to ``model``."""
+    of = TemplateRow.modality == name
+    with db.session() as s:
+        by_model = dict(
+            s.execute(
+                select(TemplateRow.model_id, func.count()).where(of).group_by(
+                    TemplateRow.model_id)
+            ).all()
+        )  # fmt: skip
+        samples = s.scalar(select(func.count(distinct(TemplateRow.sample_id))).where(of)) or 0
+        done = s.scalar(select(func.count(distinct(TemplateRow.sample_id))).where(
+            of, TemplateRow.model_id == model)) or 0  # fmt: skip
+    return Coverage(model, int(samples), int(done), 0, {k: int(v) for k, v in by_model.items()})

@@ -86,8 +86,14 @@ def identify(
     """Search the gallery (face, finger, ...) with ``image``; returns candidates (leads)."""
     operator.require("search")
     auth = authorize(
-        self, operator, purpose, case_id, channel=channel, category=category,
-        approval_id=approval_id, place=place,
+        self,
+        operator,
+        purpose,
+        case_id,
+        channel=channel,
+        category=category,
+        approval_id=approval_id,
+        place=place,
     )  # the one door: training, purpose, use policy (audits refusals)
     req = auth.request
     k = top_k or self.settings.default_top_k
