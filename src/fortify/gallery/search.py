@@ -8,9 +8,7 @@ that disagreement ("the top candidates differ") is flagged, never hidden.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,14 +18,14 @@ from fortify.accountability.authorize import authorize, check_training
 from fortify.accountability.operators import Operator
 from fortify.accountability.policy import LEAD_NOTICE, SearchRequest
 from fortify.errors import FortifyError, InvalidInput, NotFound
-from fortify.gallery import staging as _staging
+from fortify.gallery.captures import capture_row, published, retain_until
 from fortify.gallery.doc_capture import carry_document
 from fortify.gallery.fused import fused_audit, fused_ranking
 from fortify.gallery.oversight import make_filter, scoped, summary_row
 from fortify.gallery.ranking import consistency, decision_threshold, rank_candidates
 from fortify.gallery.rowdigest import encounter_digest
 from fortify.governance.duties import annotate_disputes, check_confirmer
-from fortify.imaging import encode_jpeg, read_bytes
+from fortify.imaging import read_bytes
 from fortify.modalities.base import AcquireOptions, Acquisition
 from fortify.modalities.base import finger_position as finger_code
 from fortify.modalities.face.engine import FacePick
@@ -117,9 +115,9 @@ def identify(
     now = utcnow()
     result = _result(self, sid, operator, req, k, probes, now, channel, modality=modality)
     result["purpose_category"] = auth.category
-    made = [_capture(self, sid, i + 1, p, result, i) for i, p in enumerate(probes)]
+    made = [capture_row(self, sid, i + 1, p, result, i) for i, p in enumerate(probes)]
     capture = made[0][0]
-    with _published(made), self.write() as s:
+    with published(made), self.write() as s:
         enc = Encounter(
             id=sid,
             operator=operator.name,
@@ -132,7 +130,7 @@ def identify(
             model_id=probes[0].template.model_id,
             result=result,
             probe_path=capture.probe_path,
-            retain_until=_retain_until(self, now, capture),
+            retain_until=retain_until(self, now, capture),
         )
         s.add(enc)
         s.add_all([c for c, _ in made])
@@ -224,9 +222,10 @@ def add_capture(
         cross_modality(self, result, earlier, req, k, created, operator, channel)
     n = len(probes)
     made = [
-        _capture(self, search_id, len(rows) + 1 + i, p, result, i - n) for i, p in enumerate(probes)
+        capture_row(self, search_id, len(rows) + 1 + i, p, result, i - n)
+        for i, p in enumerate(probes)
     ]
-    with _published(made), self.write() as s:
+    with published(made), self.write() as s:
         enc = s.get(Encounter, search_id)
         if enc is None:
             raise NotFound(f"no search '{search_id}'", search_id=search_id)
@@ -355,44 +354,6 @@ def _modality_summary(r: dict[str, Any]) -> dict[str, Any]:
         "top_score": top["score"] if top else None,
         "candidates": r["candidates"],
     }
-
-
-def _capture(
-    self: Gallery, sid: str, seq: int, probe: Acquisition, result: dict[str, Any], which: int
-) -> tuple[EncounterCapture, tuple[Path, Path] | None]:
-    """The row of capture ``seq``; ``which``: its entry in the result's ``per_capture``."""
-    path = None
-    staged = None
-    keep = self.settings.probe_retention_hours > 0  # 0: nothing outlives the request
-    if keep and probe.image is not None:
-        p = self.settings.media_dir / "probes" / f"{sid}-{seq}.jpg"
-        staged = (_staging.stage(self, p, encode_jpeg(probe.image)), p)  # after the commit
-        path = str(p.relative_to(self.settings.home))
-    top = result["consistency"]["per_capture"][which]
-    return EncounterCapture(
-        encounter_id=sid,
-        seq=seq,
-        template=probe.template.to_bytes() if keep else None,
-        probe_path=path,
-        quality=probe.quality,
-        top=top,
-        modality=probe.modality,
-        finger_position=probe.template.finger_position or None,
-    ), staged
-
-
-@contextmanager
-def _published(made: list[tuple[EncounterCapture, tuple[Path, Path] | None]]) -> Iterator[None]:
-    """Around the write: each capture's staged probe image published after the commit."""
-    with ExitStack() as stack:
-        for _, staged in made:
-            stack.enter_context(_staging.published(staged))
-        yield
-
-
-def _retain_until(self: Gallery, now: datetime, capture: EncounterCapture) -> datetime | None:
-    """Never None (None read as "forever"): with 0 hours the encounter is due at once."""
-    return now + timedelta(hours=max(0.0, self.settings.probe_retention_hours))
 
 
 def get_search(self: Gallery, search_id: str, *, operator: Operator) -> dict[str, Any]:
