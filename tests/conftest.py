@@ -178,3 +178,17 @@ def blank_image(w: int = 320, h: int = 240) -> bytes:
     x = np.linspace(0, 255, w, dtype=np.uint8)
     arr = np.tile(x, (h, 1))
     return jpeg_bytes(np.stack([arr, arr, arr], axis=-1))
+
+
+def side_by_side(prints: list[Path], gap: int = 16, paper: int = 250) -> np.ndarray[Any, Any]:
+    """Grey prints at their own scale in a row on white paper (a four-finger slap)."""
+    ims = [np.asarray(Image.open(p).convert("L"), dtype=np.uint8) for p in prints]
+    h = max(i.shape[0] for i in ims) + 2 * gap
+    w = sum(i.shape[1] for i in ims) + (len(ims) + 1) * gap
+    h, w = h + h % 2, w + w % 2  # even sides (a Y4M frame)
+    out = np.full((h, w), paper, np.uint8)
+    x = gap
+    for i in ims:
+        out[gap : gap + i.shape[0], x : x + i.shape[1]] = i
+        x += i.shape[1] + gap
+    return out

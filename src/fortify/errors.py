@@ -61,6 +61,13 @@ class QualityTooLow(InvalidInput):
     code = "quality_too_low"
 
 
+class NoFingerFound(QualityTooLow):
+    """The image does not show a fingerprint (a face, a blank page, noise), or a
+    four-finger slap shows fewer than two fingers."""
+
+    code = "no_finger"
+
+
 class TemplateVersionMismatch(InvalidInput):
     code = "template_version_mismatch"
 
@@ -201,6 +208,8 @@ class SeparationOfDuties(FortifyError):
 
     code = "separation_of_duties"
     http_status = 403
+
+
 # --- identity documents ------------------------------------------------------------------------
 class NoDocumentFound(InvalidInput):
     """No MRZ band and no PDF417 barcode in the image."""

@@ -445,6 +445,74 @@ const SCENARIOS = {
       await b.close();
     }
   },
+
+  /** Four-finger mode: a fake camera showing four prints side by side; guide, search. */
+  async fourFinger() {
+    async function openFour(page) {
+      await signIn(page, cfg.tokens.officer, "#capture-h");
+      await page.click("[data-test=mode-finger]");
+      await page.waitForSelector("#finger-h");
+      await page.click("[data-test=finger-mode-four]");
+      await page.selectOption("#finger-position", "right-four");
+      await page.click("[data-test=finger-cam]");
+    }
+    const refused = {};
+    const cases = [["three", cfg.y4m_four_three, "Spread", "36-four-finger-three"],
+      ["blurred", cfg.y4m_four_blurred, "Hold still", "37-four-finger-blurred"]];
+    for (const [key, y4m, want, name] of cases) {
+      const nb = await launch(y4m);
+      try {
+        const { page } = await phone(nb);
+        await openFour(page);
+        await page.waitForFunction((w) => {
+          const g = document.querySelector("[data-test=finger-guidance]");
+          return g && g.dataset.ok === "false" && g.textContent.startsWith(w);
+        }, want, { timeout: 20000 }).catch(() => null);
+        refused[key] = (await page.textContent("[data-test=finger-guidance]")).trim();
+        refused[key + "Metrics"] = JSON.parse(await page.getAttribute("[data-test=finger-guidance]", "data-metrics") || "{}");
+        await shot(page, name);
+      } finally {
+        await nb.close();
+      }
+    }
+    const b = await launch(cfg.y4m_four);
+    try {
+      const { page } = await phone(b);
+      await openFour(page);
+      await page.waitForFunction(() => {
+        const g = document.querySelector("[data-test=finger-guidance]");
+        return g && g.dataset.ok === "true";
+      }, null, { timeout: 20000 }).catch(() => null);
+      const guidance = (await page.textContent("[data-test=finger-guidance]")).trim();
+      const metrics = JSON.parse(await page.getAttribute("[data-test=finger-guidance]", "data-metrics"));
+      check(guidance.startsWith("Good"), "four-finger guide not green: " + guidance + " " + JSON.stringify(metrics));
+      await checkWidth(page, "four-finger capture");
+      await checkA11y(page, "four-finger capture");
+      await shot(page, "34-four-finger-live");
+      await page.fill("#finger-purpose", "E2E four-finger check");
+      const [response] = await Promise.all([
+        page.waitForResponse((r) => r.url().endsWith("/v1/searches") && r.request().method() === "POST", { timeout: 90000 }),
+        page.click("[data-test=finger-search]"),
+      ]);
+      const body = await response.json();
+      check(response.status() === 200, "four-finger search failed: " + JSON.stringify(body).slice(0, 300));
+      await page.waitForSelector("[data-test=per-finger] li", { timeout: 30000 });
+      const first = await page.getAttribute(".cand", "data-reference");
+      const fingers = await page.$$eval("[data-test=per-finger] li", (li) =>
+        li.map((x) => ({ finger: Number(x.dataset.finger), agrees: x.dataset.agrees === "true", text: x.textContent })));
+      await photosSettled(page);
+      await checkWidth(page, "four-finger result");
+      await checkA11y(page, "four-finger result");
+      await shot(page, "35-four-finger-result");
+      await noScriptErrors(page);
+      return {
+        refused, guidance, metrics, first, fingers, captures: body.captures, agree: body.consistency.agree,
+        per_capture: body.consistency.per_capture, top: body.candidates.map((c) => c.reference),
+      };
+    } finally {
+      await b.close();
+    }
+  },
 };
 
-runScenario(NAME, SCENARIOS, { ownBrowser: ["guidance"] });
+runScenario(NAME, SCENARIOS, { ownBrowser: ["guidance", "fourFinger"] });

@@ -82,3 +82,23 @@ def frame_from_print(image: Path, width: int = 640, height: int = 480) -> RGB:
     canvas = Image.new("RGB", (width, height), (250, 250, 250))
     canvas.paste(im, ((width - im.width) // 2, (height - im.height) // 2))
     return np.asarray(canvas, dtype=np.uint8)
+
+
+FOUR_TOPS = (0.1, 0.04, 0.08, 0.2)
+"""Top of each print as a share of the frame height: a hand's index, middle, ring,
+little (the guide's outlines, finger-four.js)."""
+
+
+def frame_from_prints(images: list[Path], height: int = 560, gap: int = 16) -> RGB:
+    """Contact prints at their own scale side by side on white paper, staggered like
+    the fingertips of a right hand (a four-finger slap), left to right."""
+    ims = [np.asarray(Image.open(p).convert("L"), dtype=np.uint8) for p in images]
+    width = 4 * max(i.shape[1] for i in ims) + 5 * gap
+    width += width % 2
+    canvas = np.full((height, width), 250, np.uint8)
+    col = (width - gap) / 4
+    for k, (im, top) in enumerate(zip(ims, FOUR_TOPS, strict=False)):
+        y = min(round(top * height), height - im.shape[0])
+        x = round(gap / 2 + (k + 0.5) * col - im.shape[1] / 2)
+        canvas[y : y + im.shape[0], x : x + im.shape[1]] = im
+    return np.repeat(canvas[:, :, None], 3, axis=2)

@@ -31,7 +31,7 @@ from fortify.modalities.face.engine import Engine
 from fortify.store.tables import Encounter, Identity, TemplateRow, utcnow
 from fortify.types import Template
 from tests.conftest import TEST_THRESHOLD, make_settings, train
-from tests.e2e.fakecam import frame_from_photo, frame_from_print, write_y4m
+from tests.e2e.fakecam import frame_from_photo, frame_from_print, frame_from_prints, write_y4m
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +65,11 @@ class Seed:
     y4m_finger: Path | None = None
     finger_reference: str = ""
     y4m_finger_blurred: Path | None = None
+    y4m_four: Path | None = None
+    """Four prints side by side (FVC2002 DB1_B 101_2..104_2), and variants: three of
+    them, and the four blurred."""
+    y4m_four_three: Path | None = None
+    y4m_four_blurred: Path | None = None
 
     def to_config(self) -> dict[str, Any]:
         return {
@@ -83,6 +88,9 @@ class Seed:
             "y4m_finger": str(self.y4m_finger or ""),
             "finger_reference": self.finger_reference,
             "y4m_finger_blurred": str(self.y4m_finger_blurred or ""),
+            "y4m_four": str(self.y4m_four or ""),
+            "y4m_four_three": str(self.y4m_four_three or ""),
+            "y4m_four_blurred": str(self.y4m_four_blurred or ""),
         }
 
 
@@ -227,31 +235,45 @@ def _governance(g: Gallery, probes: dict[str, Any]) -> None:
     from fortify.governance.subject import record_dispute
 
     with g.db.session() as s:
-        iid = s.scalars(
-            select(Identity.id).where(Identity.reference == probes["other"][0])
-        ).one()
+        iid = s.scalars(select(Identity.id).where(Identity.reference == probes["other"][0])).one()
     record_dispute(
-        g, iid, operator=local_operator(), text="SYNTHETIC: the record's date is disputed",
+        g,
+        iid,
+        operator=local_operator(),
+        text="SYNTHETIC: the record's date is disputed",
         kind="dispute",
     )
 
 
+HAND = (("101", "right-index"), ("102", "right-middle"), ("103", "right-ring"))
+HAND += (("104", "right-little"),)
+
+
 def _fingers(g: Gallery, probes: dict[str, Any], work: Path) -> Path | None:
-    """FVC2002 DB1_B 101_1 (right index) on the mated record, 102_1 on the other; a camera
-    showing 101_2 (finger mode). None without the fingerprint data."""
+    """FVC2002 DB1_B 101_1..104_1 (right index, middle, ring, little) on the mated record,
+    105_1 (right index) on the other; cameras showing 101_2 (finger mode) and 101_2..104_2
+    side by side (four-finger mode). None without the fingerprint data."""
     db1 = FINGER_DATA / "fvc2002" / "DB1_B"
     if not (db1 / "101_2.png").is_file():
         return None
-    for name, ref in (("101_1", probes["mated"]["reference"]), ("102_1", probes["other"][0])):
+    mated = probes["mated"]["reference"]
+    prints = [(f"{f}_1", mated, pos) for f, pos in HAND]
+    for name, ref, pos in [*prints, ("105_1", probes["other"][0], "right-index")]:
         g.enroll_image(
             db1 / f"{name}.png",
             reference=ref,
             operator=local_operator(),
             modality="finger",
-            finger_position="right-index",
+            finger_position=pos,
             source="e2e-synthetic",
             synthetic=True,
         )
+    four = frame_from_prints([db1 / f"{f}_2.png" for f, _ in HAND])
+    write_y4m(four, work / "fake-camera-four.y4m")
+    three = frame_from_prints([db1 / f"{f}_2.png" for f, _ in HAND[:3]])
+    write_y4m(three, work / "fake-camera-four-three.y4m")
+    blurred4 = Image.fromarray(four).filter(ImageFilter.GaussianBlur(3))
+    write_y4m(np.asarray(blurred4, dtype=np.uint8), work / "fake-camera-four-blurred.y4m")
     y4m = work / "fake-camera-finger.y4m"
     frame = frame_from_print(db1 / "101_2.png")
     write_y4m(frame, y4m)
@@ -297,4 +319,7 @@ def seed_home(home: Path, work: Path, engine: Engine, people: People) -> Seed:
         y4m_finger=y4m_finger,
         finger_reference=probes["mated"]["reference"] if y4m_finger else "",
         y4m_finger_blurred=work / "fake-camera-finger-blurred.y4m" if y4m_finger else None,
+        y4m_four=work / "fake-camera-four.y4m" if y4m_finger else None,
+        y4m_four_three=work / "fake-camera-four-three.y4m" if y4m_finger else None,
+        y4m_four_blurred=work / "fake-camera-four-blurred.y4m" if y4m_finger else None,
     )

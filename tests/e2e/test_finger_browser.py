@@ -27,3 +27,19 @@ def test_finger_mode_finds_the_enrolled_finger(scenario: Any, server: Server) ->
     top = fused["candidates"][0]
     assert top["reference"] == r["fusedFirst"] == server.seed.finger_reference
     assert top["modalities_matched"] == ["face", "finger"] and top["estimated_fpir"] > 0
+
+
+def test_four_finger_mode_searches_each_finger(scenario: Any, server: Server) -> None:
+    if server.seed.y4m_four is None:
+        pytest.skip("fingerprint data not found (../shared/data/fingerprints)")
+    r = scenario("fourFinger")
+    assert r["guidance"].startswith("Good: four fingers"), r
+    assert r["metrics"]["fingers"] == 4 and r["metrics"]["sharpness"] >= 0.9, r["metrics"]
+    assert r["refused"]["three"].startswith("Spread the fingers: 3 of 4"), r["refused"]
+    assert r["refused"]["blurred"].startswith("Hold still"), r["refused"]
+    assert r["captures"] == 4, r
+    assert [p["finger_position"] for p in r["per_capture"]] == [2, 3, 4, 5], r["per_capture"]
+    assert r["first"] == server.seed.finger_reference == r["top"][0]
+    assert [f["finger"] for f in r["fingers"]] == [2, 3, 4, 5], r["fingers"]
+    assert sum(f["agrees"] for f in r["fingers"]) >= 3, r["fingers"]  # the mated record
+    assert any(s.endswith("34-four-finger-live.png") for s in r["shots"]), r["shots"]

@@ -203,6 +203,7 @@ def consistency(
                 "capture": 1,
                 "top_identity_id": top["identity_id"] if top else None,
                 "top_score": top["score"] if top else None,
+                **_position(vectors[0]),
             }
         )
         return {"agree": True, "warning": None, "min_capture_similarity": None, "per_capture": per}
@@ -219,6 +220,7 @@ def consistency(
                 "capture": i + 1,
                 "top_identity_id": ident,
                 "top_score": round(hits[0][1], 4) if hits else None,
+                **_position(v),
             }
         )
     tops = {p["top_identity_id"] for p in per}
@@ -236,6 +238,13 @@ def consistency(
         "min_capture_similarity": round(min(sims), 4) if sims else None,
         "per_capture": per,
     }
+
+
+def _position(probe: Probe) -> dict[str, int]:
+    """A finger capture's position (the per-finger rows of a four-finger search)."""
+    if isinstance(probe, Template) and probe.finger_position:
+        return {"finger_position": probe.finger_position}
+    return {}
 
 
 def _capture_similarities(self: Gallery, probes: Sequence[Probe], modality: str) -> list[float]:

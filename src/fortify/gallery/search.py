@@ -8,7 +8,7 @@ that disagreement ("the top candidates differ") is flagged, never hidden.
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,14 +18,14 @@ from fortify.accountability.authorize import authorize, check_training
 from fortify.accountability.operators import Operator
 from fortify.accountability.policy import LEAD_NOTICE, SearchRequest
 from fortify.errors import FortifyError, InvalidInput, NotFound
-from fortify.gallery import staging as _staging
+from fortify.gallery.captures import capture_row, published, retain_until
 from fortify.gallery.doc_capture import carry_document
 from fortify.gallery.fused import fused_audit, fused_ranking
 from fortify.gallery.oversight import make_filter, scoped, summary_row
 from fortify.gallery.ranking import consistency, decision_threshold, rank_candidates
 from fortify.gallery.rowdigest import encounter_digest
 from fortify.governance.duties import annotate_disputes, check_confirmer
-from fortify.imaging import encode_jpeg, read_bytes
+from fortify.imaging import read_bytes
 from fortify.modalities.base import AcquireOptions, Acquisition
 from fortify.modalities.base import finger_position as finger_code
 from fortify.modalities.face.engine import FacePick
@@ -50,11 +50,14 @@ def _acquire(
     modality: str,
     operator: Operator,
     audit: dict[str, Any],
-) -> Acquisition:
-    """One capture of any modality -> template; a failure is audited, nothing stored."""
+) -> list[Acquisition]:
+    """One upload of any modality -> its captures (a four-finger slap: one per finger).
+
+    A failure is audited, nothing stored.
+    """
     try:
         data = read_bytes(image, self.settings.max_upload_bytes)
-        return self.modality(modality).acquire(data, options)
+        return self.modality(modality).acquire_all(data, options)
     except FortifyError as exc:
         self.record_now(
             operator,
@@ -105,15 +108,16 @@ def identify(
     except FortifyError as exc:
         self.record_now(operator, "search.failed", "", code=exc.code, **audit_ctx)
         raise
-    probe = _acquire(self, image, options, modality, operator, audit_ctx)
-    modality = probe.modality
+    probes = _acquire(self, image, options, modality, operator, audit_ctx)
+    modality = probes[0].modality
     self.open_modality_index(modality)
     sid = new_id()
     now = utcnow()
-    result = _result(self, sid, operator, req, k, [probe], now, channel, modality=modality)
+    result = _result(self, sid, operator, req, k, probes, now, channel, modality=modality)
     result["purpose_category"] = auth.category
-    capture, staged = _capture(self, sid, 1, probe, probe.image, result)
-    with _staging.published(staged), self.write() as s:
+    made = [capture_row(self, sid, i + 1, p, result, i) for i, p in enumerate(probes)]
+    capture = made[0][0]
+    with published(made), self.write() as s:
         enc = Encounter(
             id=sid,
             operator=operator.name,
@@ -123,13 +127,13 @@ def identify(
             created_at=now,
             decision=result["decision"],
             threshold=result["threshold"],
-            model_id=probe.template.model_id,
+            model_id=probes[0].template.model_id,
             result=result,
             probe_path=capture.probe_path,
-            retain_until=_retain_until(self, now, capture),
+            retain_until=retain_until(self, now, capture),
         )
         s.add(enc)
-        s.add(capture)
+        s.add_all([c for c, _ in made])
         self.record(
             s,
             operator,
@@ -140,6 +144,7 @@ def identify(
             decision=result["decision"],
             channel=channel,
             modality=modality,
+            captures=len(probes),
             candidates=[[c["reference"], c["score"]] for c in result["candidates"]],
             **auth.audit(),
             rows={f"encounter:{sid}": encounter_digest(enc)},
@@ -180,6 +185,7 @@ def add_capture(
         created = enc.created_at
     if len(rows) >= MAX_CAPTURES:
         raise InvalidInput(f"an encounter holds at most {MAX_CAPTURES} captures")
+    free = MAX_CAPTURES - len(rows)
     if any(r.template is None and r.modality != "document" for r in rows):  # documents: none
         raise InvalidInput("the earlier captures of this search were purged (retention)")
     audit_ctx = {"target": f"search:{search_id}", "channel": channel, "capture": len(rows) + 1}
@@ -188,11 +194,17 @@ def add_capture(
     except FortifyError as exc:
         self.record_now(operator, "search.failed", f"search:{search_id}", code=exc.code)
         raise
-    probe = _acquire(self, image, options, modality, operator, audit_ctx)
+    probes = _acquire(self, image, options, modality, operator, audit_ctx)
+    if len(probes) > free:
+        raise InvalidInput(
+            f"an encounter holds at most {MAX_CAPTURES} captures; {len(probes)} fingers "
+            f"found, room for {free}"
+        )
+    probe = probes[-1]
     modality = probe.modality
     self.open_modality_index(modality)
     earlier = [decode(r.template) for r in rows if r.template is not None]
-    same = [t for t in earlier if t.modality == modality] + [probe.template]
+    same = [t for t in earlier if t.modality == modality] + [p.template for p in probes]
     result = _result(
         self,
         search_id,
@@ -208,8 +220,12 @@ def add_capture(
     others = {t.modality for t in earlier} - {modality}
     if others:
         cross_modality(self, result, earlier, req, k, created, operator, channel)
-    capture, staged = _capture(self, search_id, len(rows) + 1, probe, probe.image, result)
-    with _staging.published(staged), self.write() as s:
+    n = len(probes)
+    made = [
+        capture_row(self, search_id, len(rows) + 1 + i, p, result, i - n)
+        for i, p in enumerate(probes)
+    ]
+    with published(made), self.write() as s:
         enc = s.get(Encounter, search_id)
         if enc is None:
             raise NotFound(f"no search '{search_id}'", search_id=search_id)
@@ -218,13 +234,14 @@ def add_capture(
         enc.result = result
         enc.decision = result["decision"]
         enc.threshold = result["threshold"]
-        s.add(capture)
+        s.add_all([c for c, _ in made])
         self.record(
             s,
             operator,
             "search.capture",
             f"search:{search_id}",
-            capture=capture.seq,
+            capture=made[0][0].seq,
+            captures=n,
             decision=result["decision"],
             agree=result["consistency"]["agree"],
             candidates=[[c["reference"], c["score"]] for c in result["candidates"]],
@@ -337,34 +354,6 @@ def _modality_summary(r: dict[str, Any]) -> dict[str, Any]:
         "top_score": top["score"] if top else None,
         "candidates": r["candidates"],
     }
-
-
-def _capture(
-    self: Gallery, sid: str, seq: int, probe: Acquisition, rgb: Any, result: dict[str, Any]
-) -> tuple[EncounterCapture, tuple[Path, Path] | None]:
-    path = None
-    staged = None
-    keep = self.settings.probe_retention_hours > 0  # 0: nothing outlives the request
-    if keep and rgb is not None:
-        p = self.settings.media_dir / "probes" / f"{sid}-{seq}.jpg"
-        staged = (_staging.stage(self, p, encode_jpeg(rgb)), p)  # published after the commit
-        path = str(p.relative_to(self.settings.home))
-    top = result["consistency"]["per_capture"][-1]
-    return EncounterCapture(
-        encounter_id=sid,
-        seq=seq,
-        template=probe.template.to_bytes() if keep else None,
-        probe_path=path,
-        quality=probe.quality,
-        top=top,
-        modality=probe.modality,
-        finger_position=probe.template.finger_position or None,
-    ), staged
-
-
-def _retain_until(self: Gallery, now: datetime, capture: EncounterCapture) -> datetime | None:
-    """Never None (None read as "forever"): with 0 hours the encounter is due at once."""
-    return now + timedelta(hours=max(0.0, self.settings.probe_retention_hours))
 
 
 def get_search(self: Gallery, search_id: str, *, operator: Operator) -> dict[str, Any]:

@@ -43,29 +43,34 @@ FINGER_POSITIONS: dict[str, int] = {
     "left-little": 10,
 }
 """ISO/IEC 19794-2 finger position codes (0 = unknown)."""
+SLAP_POSITIONS: dict[str, int] = {"right-four": 13, "left-four": 14}
+"""ISO/IEC 19794-4 multi-finger codes: plain right / left four fingers (a slap). A
+search with one is split into its fingertips (``modalities/finger/slap.py``)."""
 
 
 def finger_position(value: str | int | None) -> int:
-    """A finger position name (``right-index``) or ISO code (0-10) -> the ISO code."""
+    """A finger position name (``right-index``, ``right-four``) or ISO code -> the code.
+
+    Codes 0-10 are single fingers; 13 and 14 the four fingers of a hand (searches only).
+    """
     from fortify.errors import InvalidInput
 
+    names = {**FINGER_POSITIONS, **SLAP_POSITIONS}
     if value is None or value == "":
         return 0
     if isinstance(value, int) or str(value).isdigit():
         code = int(value)
-        if 0 <= code <= 10:
+        if 0 <= code <= 10 or code in SLAP_POSITIONS.values():
             return code
-        raise InvalidInput(f"finger position code must be 0-10, not {code}")
+        raise InvalidInput(f"finger position code must be 0-10, 13 or 14, not {code}")
     key = str(value).strip().lower().replace("_", "-").replace(" ", "-")
-    if key not in FINGER_POSITIONS:
-        raise InvalidInput(
-            f"unknown finger position '{value}'; one of: " + ", ".join(FINGER_POSITIONS)
-        )
-    return FINGER_POSITIONS[key]
+    if key not in names:
+        raise InvalidInput(f"unknown finger position '{value}'; one of: " + ", ".join(names))
+    return names[key]
 
 
 def finger_name(code: int) -> str:
-    for name, c in FINGER_POSITIONS.items():
+    for name, c in {**FINGER_POSITIONS, **SLAP_POSITIONS}.items():
         if c == code:
             return name
     return "unknown"
@@ -128,6 +133,10 @@ class Modality(Protocol):
 
     def acquire(self, data: bytes, options: AcquireOptions) -> Acquisition:
         """Decode, detect/segment, check quality and make the template."""
+        ...
+
+    def acquire_all(self, data: bytes, options: AcquireOptions) -> list[Acquisition]:
+        """One upload -> its captures: one, or one per finger of a four-finger slap."""
         ...
 
     def compare(self, a: Template, b: Template) -> float:

@@ -68,6 +68,9 @@ class CaptureTop(BaseModel):
     capture: int
     top_identity_id: str | None
     top_score: float | None
+    finger_position: int | None = Field(
+        default=None, description="Finger captures: the ISO finger code of this capture."
+    )
 
 
 class ConsistencyPublic(BaseModel):

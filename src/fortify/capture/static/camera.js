@@ -40,11 +40,14 @@ export class Camera {
     return Boolean(this.stream && this.video.videoWidth);
   }
 
-  async start() {
+  /** Start the back camera; `ideal` is the resolution asked for (the four-finger mode
+   *  asks for more: four fingertips across one frame). */
+  async start(ideal = this.ideal || { width: 1280, height: 960 }) {
     this.stop();
+    this.ideal = ideal;
     this.stream = await navigator.mediaDevices.getUserMedia({
       audio: false,
-      video: { facingMode: { ideal: "environment" }, width: { ideal: 1280 }, height: { ideal: 960 } },
+      video: { facingMode: { ideal: "environment" }, width: { ideal: ideal.width }, height: { ideal: ideal.height } },
     });
     this.video.srcObject = this.stream;
     await this.video.play();

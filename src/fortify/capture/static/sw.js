@@ -20,6 +20,7 @@ const SHELL = [
   "/static/view-governance.js",
   "/static/view-document.js",
   "/static/view-finger.js",
+  "/static/finger-four.js",
   "/static/view-fusion.js",
   "/static/view-history.js",
   "/static/view-oversight.js",

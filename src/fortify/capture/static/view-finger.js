@@ -1,14 +1,17 @@
 /*
  * Finger search: one finger (a contact print on a scanner glass or paper, or a fingertip
- * held to the camera). Live camera with a one-finger guide and feedback computed here in
- * the browser (size in the guide, ridge sharpness), the finger position, purpose (required)
- * and case id; then POST /v1/searches with modality=finger and the ranked candidates.
+ * held to the camera) or the four fingers of one hand (a slap, finger-four.js). Live
+ * camera with a guide and feedback computed here in the browser (size in the guide,
+ * ridge sharpness; four fingers: how many outlines hold one), the finger position or
+ * hand, purpose (required) and case id; then POST /v1/searches with modality=finger
+ * (four fingers: finger_position right-four / left-four, each finger one capture).
  */
 
 import { ApiError, describe, request } from "./api.js";
 import { Camera, chosenOrSnapshot, liveFeedback } from "./camera.js";
 import { el, setStatus } from "./dom.js";
 import { approvalFor, fillCategories } from "./view-governance.js";
+import { drawFourGuide, fourFingerFeedback } from "./finger-four.js";
 
 const MIN_PURPOSE = 3;
 const POSITIONS = [
@@ -17,8 +20,10 @@ const POSITIONS = [
   ["left-thumb", "Left thumb"], ["left-middle", "Left middle"], ["left-ring", "Left ring"],
   ["left-little", "Left little"], ["unknown", "Not known"],
 ];
+const HANDS = [["right-four", "Right hand, four fingers"], ["left-four", "Left hand, four fingers"]];
 const REFUSALS = {
   no_finger: "No finger found. Place one fingertip inside the frame and retake.",
+  no_fingers: "Fewer than two fingers found. Place four fingertips in the outlines, spread, and retake.",
   quality_too_low: "The ridges are not clear enough. Clean the glass, hold still and retake.",
   invalid_image: "That file could not be read as an image.",
 };
@@ -91,8 +96,8 @@ export function fingerFeedback(y, w, h) {
   return { ...m, ok: true, text: "Good: one finger, sharp ridges. Ready to search." };
 }
 
-function frameFeedback(video, canvas) {
-  const w = 320;
+function frameFeedback(video, canvas, hand) {
+  const w = hand ? 640 : 320; // four fingers: twice the pixels across
   const h = Math.max(BLOCK, Math.round((w * video.videoHeight) / Math.max(1, video.videoWidth)));
   canvas.width = w;
   canvas.height = h;
@@ -103,16 +108,18 @@ function frameFeedback(video, canvas) {
   for (let i = 0, n = 0; i < px.length; i += 4, n++) {
     y[n] = 0.299 * px[i] + 0.587 * px[i + 1] + 0.114 * px[i + 2];
   }
-  return fingerFeedback(y, w, h);
+  return hand ? fourFingerFeedback(y, w, h, hand) : fingerFeedback(y, w, h);
 }
 
-function drawGuide(canvas, video, ok) {
+function drawGuide(canvas, video, fb, hand) {
   const w = video.clientWidth || 320;
   const h = video.clientHeight || 240;
   canvas.width = w;
   canvas.height = h;
   const g = canvas.getContext("2d");
   g.clearRect(0, 0, w, h);
+  if (hand) { drawFourGuide(g, w, h, hand, fb); return; }
+  const ok = fb.ok;
   const r = guideRect(w, h);
   const rad = r.w / 2;
   g.strokeStyle = ok ? "#3ad17a" : "#ffd200";
@@ -134,17 +141,37 @@ export function render(host, ctx) {
     el("div", { className: "viewfinder" }, [video, overlay]), guidance]);
   const start = el("button", { text: "Start camera", attrs: { type: "button", "data-test": "finger-cam" } });
   const file = el("input", { attrs: { id: "finger-file", type: "file", accept: "image/*", capture: "environment" } });
-  const position = el("select", { attrs: { id: "finger-position", name: "finger_position" } },
-    POSITIONS.map(([v, t]) => el("option", { text: t, attrs: { value: v } })));
+  const position = el("select", { attrs: { id: "finger-position", name: "finger_position" } });
+  const modeInput = (value, text) => el("label", { className: "choice" }, [
+    el("input", { attrs: { type: "radio", name: "finger-count", value, "data-test": "finger-mode-" + value } }), text]);
+  const modes = el("fieldset", { className: "choices" }, [el("legend", { text: "Fingers" }),
+    modeInput("one", "One finger"), modeInput("four", "Four fingers")]);
+  const legend = el("legend", { text: "One finger" });
+  const positionLabel = el("label", { text: "Finger", attrs: { for: "finger-position" } });
+  let four = false;
+  const cam = new Camera(video);
+  const hand = () => (four ? (position.value === "left-four" ? "left" : "right") : null);
+  function setMode(isFour) {
+    four = isFour;
+    modes.querySelector(`[value=${four ? "four" : "one"}]`).checked = true;
+    position.replaceChildren(...(four ? HANDS : POSITIONS).map(([v, t]) => el("option", { text: t, attrs: { value: v } })));
+    legend.textContent = four ? "Four fingers (one hand)" : "One finger";
+    positionLabel.textContent = four ? "Hand" : "Finger";
+    guidance.textContent = "";
+    cam.ideal = four ? { width: 2560, height: 1920 } : { width: 1280, height: 960 };
+    if (cam.active) cam.start().catch((err) => setStatus("Camera not available: " + err.message, "error"));
+  }
+  modes.addEventListener("change", (ev) => setMode(ev.target.value === "four"));
   const purpose = el("input", { attrs: { id: "finger-purpose", type: "text", maxlength: "500", required: true, autocomplete: "off" } });
   const caseId = el("input", { attrs: { id: "finger-case", type: "text", maxlength: "100", autocomplete: "off" } });
   const category = el("select", { attrs: { id: "finger-category", name: "category" } });
   const submit = el("button", { className: "primary wide", text: "Search finger", attrs: { type: "submit", "data-test": "finger-search" } });
   const form = el("form", { attrs: { novalidate: true } }, [
-    el("fieldset", {}, [el("legend", { text: "One finger" }), camBox,
+    modes,
+    el("fieldset", {}, [legend, camBox,
       el("div", { className: "row" }, [start]),
       el("label", { text: "Or choose an image (print or photo)", attrs: { for: "finger-file" } }), file]),
-    el("label", { text: "Finger", attrs: { for: "finger-position" } }), position,
+    positionLabel, position,
     el("label", { text: "Purpose (required)", attrs: { for: "finger-purpose" } }), purpose,
     el("label", { text: "Case ID (optional)", attrs: { for: "finger-case" } }), caseId,
     el("label", { text: "Purpose category", attrs: { for: "finger-category" } }), category, submit]);
@@ -153,15 +180,17 @@ export function render(host, ctx) {
     el("p", { className: "hint" }, [el("a", { text: "Search by face instead", attrs: { href: "#/capture" } })]),
     form]));
   fillCategories(category);
+  setMode(false);
 
-  const cam = new Camera(video);
   const cleanUp = liveFeedback(cam, start, camBox, () => {
     if (!video.videoWidth) return;
-    const fb = frameFeedback(video, probe);
-    drawGuide(overlay, video, fb.ok);
+    const fb = frameFeedback(video, probe, hand());
+    drawGuide(overlay, video, fb, hand());
     guidance.textContent = fb.text;
     guidance.dataset.ok = String(fb.ok);
-    guidance.dataset.metrics = JSON.stringify({ cover: fb.cover, width: fb.width, sharpness: fb.sharpness, ridges: fb.ridges });
+    guidance.dataset.metrics = JSON.stringify({
+      frame: [video.videoWidth, video.videoHeight], fingers: fb.fingers, cover: fb.cover, width: fb.width, sharpness: fb.sharpness, ridges: fb.ridges,
+    });
   }, 400, { hideButton: true });
 
   form.addEventListener("submit", async (ev) => {
@@ -171,7 +200,7 @@ export function render(host, ctx) {
       purpose.focus();
       return;
     }
-    const blob = await chosenOrSnapshot(file, cam, 1280, 0.95);
+    const blob = await chosenOrSnapshot(file, cam, four ? 2048 : 1280, 0.95); // four: keep the scale
     if (!blob) { setStatus("Take or choose an image of the finger first.", "error"); return; }
     const body = new FormData();
     body.append("image", blob, "finger.jpg");
@@ -186,13 +215,14 @@ export function render(host, ctx) {
         const approval = await approvalFor(category);
         if (approval) body.append("approval_id", approval);
       }
-      setStatus("Searching the finger…");
+      setStatus(four ? "Searching the four fingers…" : "Searching the finger…");
       const r = await request("/v1/searches", { method: "POST", body, timeout: 90000 });
       ctx.resultCache.set(r.search_id, r);
       setStatus("Search done. Results are leads, never identifications.", "ok");
       ctx.navigate("#/results/" + encodeURIComponent(r.search_id));
     } catch (err) {
-      const msg = err instanceof ApiError && REFUSALS[err.code] ? REFUSALS[err.code] : describe(err);
+      const code = err instanceof ApiError && four && err.code === "no_finger" ? "no_fingers" : err && err.code;
+      const msg = err instanceof ApiError && REFUSALS[code] ? REFUSALS[code] : describe(err);
       setStatus(msg, "error");
     } finally {
       submit.disabled = false;

@@ -78,6 +78,30 @@ function alerts(d) {
   return out;
 }
 
+const FINGERS = ["", "Right thumb", "Right index", "Right middle", "Right ring", "Right little",
+  "Left thumb", "Left index", "Left middle", "Left ring", "Left little"];
+
+/** Several finger captures (a four-finger search): each finger's own top candidate. */
+function perFinger(d) {
+  const per = ((d.consistency && d.consistency.per_capture) || []).filter((p) => p.finger_position);
+  if (per.length < 2) return null;
+  const refs = new Map((d.candidates || []).map((c) => [c.identity_id, c]));
+  const best = (d.candidates || [])[0];
+  return el("section", { className: "per-finger", attrs: { "data-test": "per-finger" } }, [
+    el("h2", { text: "Each finger on its own" }),
+    el("ul", {}, per.map((p) => {
+      const c = refs.get(p.top_identity_id);
+      const who = !p.top_identity_id ? "no candidate above the threshold"
+        : c ? `#${c.rank} ${c.reference} (score ${fmtScore(p.top_score)})`
+          : "a record not in the list (score " + fmtScore(p.top_score) + ")";
+      const same = best && p.top_identity_id === best.identity_id;
+      return el("li", { attrs: { "data-finger": String(p.finger_position), "data-agrees": String(Boolean(same)) } }, [
+        el("strong", { text: (FINGERS[p.finger_position] || "Finger " + p.finger_position) + ": " }),
+        (same ? "✓ " : "") + who]);
+    })),
+  ]);
+}
+
 function body(d, urls) {
   const cands = d.candidates || [];
   if (d.decision !== "candidates" || !cands.length) {
@@ -121,6 +145,8 @@ export function render(host, ctx, args) {
   function show(d) {
     replace(refs.alerts, ...alerts(d));
     replace(refs.body, body(d, urls));
+    const fingers = perFinger(d); // four-finger search: each finger's top candidate
+    if (fingers) refs.body.prepend(fingers);
     const fused = fusedView(d); // face + finger: one ranking first (view-fusion.js)
     if (fused) refs.body.prepend(fused);
     replace(refs.meta, meta(d));

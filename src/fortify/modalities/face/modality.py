@@ -47,6 +47,9 @@ class FaceModality:
         result = self.engine.process(rgb, face=options.face, strict_quality=options.strict_quality)
         return face_acquisition(result, rgb)
 
+    def acquire_all(self, data: bytes, options: AcquireOptions) -> list[Acquisition]:
+        return [self.acquire(data, options)]
+
     def compare(self, a: Template, b: Template) -> float:
         return float(np.dot(a.vector, b.vector))
 

@@ -69,10 +69,12 @@ def _small(rgb: RGBImage, side: int) -> RGBImage:
     )
 
 
-def segment(rgb: RGBImage) -> npt.NDArray[np.uint8] | None:
-    """Binary finger mask (0/1) at the photo's size, or None when no skin region."""
-    h, w = rgb.shape[:2]
-    small = _small(rgb, SEG_SIDE)
+def skin_mask(rgb: RGBImage, side: int = SEG_SIDE) -> npt.NDArray[np.uint8]:
+    """Skin mask (0/1, every region) of the photo scaled to ``side`` px on its longer side.
+
+    Otsu on the Cr chroma channel inside a skin-colour box, opened and closed.
+    """
+    small = _small(rgb, side)
     ycc = cv2.cvtColor(cv2.GaussianBlur(small, (5, 5), 0), cv2.COLOR_RGB2YCrCb)
     cr, cb = ycc[:, :, 1], ycc[:, :, 2]
     t, _ = cv2.threshold(cr, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
@@ -81,7 +83,13 @@ def segment(rgb: RGBImage) -> npt.NDArray[np.uint8] | None:
     k = max(3, round(min(small.shape[:2]) / 60)) | 1
     ker = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
     m = np.asarray(cv2.morphologyEx(m, cv2.MORPH_OPEN, ker), np.uint8)
-    m = np.asarray(cv2.morphologyEx(m, cv2.MORPH_CLOSE, ker, iterations=2), np.uint8)
+    return np.asarray(cv2.morphologyEx(m, cv2.MORPH_CLOSE, ker, iterations=2), np.uint8)
+
+
+def segment(rgb: RGBImage) -> npt.NDArray[np.uint8] | None:
+    """Binary finger mask (0/1) at the photo's size, or None when no skin region."""
+    h, w = rgb.shape[:2]
+    m = skin_mask(rgb)
     n, lab, stats, _ = cv2.connectedComponentsWithStats(m, connectivity=8)
     if n < 2:
         return None

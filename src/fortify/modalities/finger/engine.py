@@ -12,11 +12,12 @@ import hashlib
 import logging
 import threading
 from collections import OrderedDict
+from dataclasses import replace
 
 from fortify.config import Settings
-from fortify.errors import QualityTooLow
+from fortify.errors import InvalidInput, NoFingerFound, QualityTooLow
 from fortify.modalities.base import AcquireOptions, Acquisition
-from fortify.modalities.finger import codes, contactless, enhance, iso19794, mcc
+from fortify.modalities.finger import codes, contactless, enhance, iso19794, mcc, slap
 from fortify.modalities.finger.extract import MindtctExtractor
 from fortify.modalities.finger.images import ridge_check
 from fortify.modalities.finger.minutiae import Minutiae
@@ -38,12 +39,6 @@ ENHANCE = enhance.GaborParams(sigma=0.4, sigma_along=0.8)
 """The enhancement of v2 and v3 (see ``bench/bench_finger_enhance.py``)."""
 EDGE_MARGIN = 12.0
 """Minutiae closer than this (px) to the foreground's edge are dropped (cut-off ridges)."""
-
-
-class NoFingerFound(QualityTooLow):
-    """The image does not show a fingerprint (a face, a blank page, noise)."""
-
-    code = "no_finger"
 
 
 class FingerModality:
@@ -72,7 +67,45 @@ class FingerModality:
         return self
 
     # -- acquisition ---------------------------------------------------------------------------
+    def acquire_all(self, data: bytes, options: AcquireOptions) -> list[Acquisition]:
+        """One finger, or each fingertip of a four-finger slap (code 13/14) on its own.
+
+        A slap's fingertip that fails the normal acquisition is left out (the others
+        carry ``slap_finger_skipped``); ``no_finger`` when the slap shows fewer than
+        two fingers or none of them is a finger, else ``quality_too_low``.
+        """
+        if not slap.is_slap(options.finger_position):
+            return [self.acquire(data, options)]
+        tips = slap.fingertips(data, options.finger_position, self.settings.max_image_pixels)
+        used: list[tuple[slap.Fingertip, Acquisition]] = []
+        errors: list[QualityTooLow] = []
+        for tip in tips:
+            try:
+                opts = replace(options, finger_position=tip.finger_position)
+                used.append((tip, self.acquire(tip.data, opts)))
+            except QualityTooLow as exc:
+                log.info("slap finger %d left out: %s", tip.finger_position, exc.code)
+                errors.append(exc)
+        if not used:  # a real finger of poor quality says so; else none was a finger
+            raise next((e for e in errors if not isinstance(e, NoFingerFound)), errors[0])
+        info = {
+            "finger_position": options.finger_position,
+            "fingers_found": len(tips),
+            "fingers_used": [tip.finger_position for tip, _ in used],
+        }
+        out: list[Acquisition] = []
+        for tip, a in used:
+            warnings = [*a.warnings, *tip.warnings] + (["slap_finger_skipped"] if errors else [])
+            quality = {**a.quality, "warnings": warnings, "slap": {**info, "box": tip.box}}
+            out.append(replace(a, quality=quality, warnings=tuple(warnings), found=len(tips)))
+        return out
+
     def acquire(self, data: bytes, options: AcquireOptions) -> Acquisition:
+        if slap.is_slap(options.finger_position):
+            raise InvalidInput(
+                "a four-finger image (code 13/14) is searched finger by finger; "
+                "enrol each finger on its own with its position"
+            )
         if iso19794.is_iso(data):
             m, finger, fq = iso19794.read(data)
             if len(m) < self.fs.min_minutiae:

@@ -37,7 +37,11 @@ def create_search(
     place: Annotated[str | None, Form(description="Place code, e.g. port-of-entry:x")] = None,
     modality: Annotated[str, Form(description="face or finger")] = "face",
     finger_position: Annotated[
-        str | None, Form(description="Finger: ISO code 0-10 or a name (right-index)")
+        str | None,
+        Form(
+            description="Finger: ISO code 0-10 or a name (right-index); 13 / right-four or "
+            "14 / left-four: four fingers of one hand, each searched as its own capture"
+        ),
     ] = None,
 ) -> SearchPublic:
     """Search the gallery. Candidates are investigative leads, never identifications."""
