@@ -126,7 +126,7 @@ def main() -> None:
     ap.add_argument("--shortlist", type=int, nargs="+", default=[50, 100, 200])
     ap.add_argument("--probes", type=int, default=60, help="Probes for the two-stage search.")
     ap.add_argument("--exhaustive-probes", type=int, default=10)
-    ap.add_argument("--inner", default="IVF4096,Flat|nprobe=64", help="At sizes >= 50k.")
+    ap.add_argument("--inner", default="IVF1024,Flat|nprobe=32", help="At sizes >= 50k.")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args()
