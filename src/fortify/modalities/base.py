@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from fortify.imaging import RGBImage
 from fortify.types import Detection, Template
@@ -26,6 +26,15 @@ class Extractor(Protocol):
     def extract(self, image: RGBImage, detection: Detection) -> Template: ...
 
     def extract_chip(self, chip: RGBImage) -> Template: ...
+
+
+@runtime_checkable
+class BatchExtractor(Extractor, Protocol):
+    """An extractor that embeds several chips in one model call (a face and its mirror)."""
+
+    def unit_vectors(self, chips: Any) -> Any:
+        """Unit template vectors (N, dim) of N chips, each equal to ``extract_chip``'s."""
+        ...
 
 
 # --- the modality plug-in interface -----------------------------------------------------------
