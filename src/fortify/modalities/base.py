@@ -146,3 +146,14 @@ class Modality(Protocol):
     def fuse(self, templates: list[Template]) -> list[Template]:
         """Captures of one person -> the probes to rank (one fused template, or each)."""
         ...
+
+
+@runtime_checkable
+class PreparesFiles(Protocol):
+    """A modality whose models are converted into a file cache on first use.
+
+    Bulk runs call :meth:`prepare_files` once in the parent before starting worker
+    processes, so the workers do not all convert the same models at once.
+    """
+
+    def prepare_files(self) -> None: ...
