@@ -43,6 +43,7 @@ def test_enroll_summary(cli_home: tuple[Path, dict]) -> None:  # type: ignore[ty
     assert summary["identities"] >= 19
     assert summary["enrolled"] + summary["rejected"] == 21
     assert summary["rejected_by_reason"].get("invalid_image") == 1
+    assert 0 < summary["first_result_seconds"] <= summary["seconds"]
 
 
 def test_identify_round_trip(cli_home: tuple[Path, dict], people: People) -> None:  # type: ignore[type-arg]

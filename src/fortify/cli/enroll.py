@@ -21,7 +21,7 @@ from fortify.cli.common import Ctx, common_options, fail, handle_errors, pass_ct
 from fortify.config import Settings
 from fortify.errors import DuplicateSample, FortifyError
 from fortify.imaging import encode_jpeg, read_bytes
-from fortify.modalities.base import AcquireOptions, Modality, finger_position
+from fortify.modalities.base import AcquireOptions, Modality, PreparesFiles, finger_position
 from fortify.modalities.face.engine import Engine, FacePick
 from fortify.modalities.registry import Registry
 from fortify.procs import die_with_parent
@@ -144,8 +144,11 @@ def enroll_dir(
     enrolled = 0
     identities: set[str] = set()
     t0 = time.perf_counter()
+    first_result: float | None = None
     settings = g.settings.model_dump(mode="json")
     mod = g.modality(modality)  # unknown names fail here, before any work
+    if isinstance(mod, PreparesFiles) and items:
+        mod.prepare_files()  # once here, not in every worker at the same time
     jobs = [(str(f), face, finger) for _, f in items]
     console = Console(stderr=True, quiet=quiet)
     with Progress(
@@ -162,6 +165,8 @@ def enroll_dir(
         )
         with pool:
             for path, out in pool.map(_prepare, jobs, chunksize=4):
+                if first_result is None:  # start-up: worker model loading, first chunk
+                    first_result = time.perf_counter() - t0
                 ref = refs[path]
                 if isinstance(out[0], str):
                     rejected.append({"file": path, "code": out[0], "message": out[1]})
@@ -204,6 +209,7 @@ def enroll_dir(
         "rejections": rejected,
         "seconds": round(elapsed, 2),
         "images_per_second": round(enrolled / elapsed, 2) if elapsed > 0 else None,
+        "first_result_seconds": round(first_result, 2) if first_result is not None else None,
         "source": source,
         "gallery_templates": index.ntotal,
         "modality": mod.name,

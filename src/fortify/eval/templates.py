@@ -100,6 +100,7 @@ def extract_many(
         progress(done, len(paths))
     if todo:
         init_args = (settings.model_dump(mode="json"),)
+        Engine(settings).prepare_files()  # once, not in each worker at the same time
         with ProcessPoolExecutor(max(1, workers), initializer=_init, initargs=init_args) as pool:
             for path, out, secs in pool.map(_one, todo, chunksize=8):
                 cache[path] = out

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from fortify.imaging import RGBImage
 from fortify.types import Detection, Template
@@ -26,6 +26,15 @@ class Extractor(Protocol):
     def extract(self, image: RGBImage, detection: Detection) -> Template: ...
 
     def extract_chip(self, chip: RGBImage) -> Template: ...
+
+
+@runtime_checkable
+class BatchExtractor(Extractor, Protocol):
+    """An extractor that embeds several chips in one model call (a face and its mirror)."""
+
+    def unit_vectors(self, chips: Any) -> Any:
+        """Unit template vectors (N, dim) of N chips, each equal to ``extract_chip``'s."""
+        ...
 
 
 # --- the modality plug-in interface -----------------------------------------------------------
@@ -146,3 +155,14 @@ class Modality(Protocol):
     def fuse(self, templates: list[Template]) -> list[Template]:
         """Captures of one person -> the probes to rank (one fused template, or each)."""
         ...
+
+
+@runtime_checkable
+class PreparesFiles(Protocol):
+    """A modality whose models are converted into a file cache on first use.
+
+    Bulk runs call :meth:`prepare_files` once in the parent before starting worker
+    processes, so the workers do not all convert the same models at once.
+    """
+
+    def prepare_files(self) -> None: ...

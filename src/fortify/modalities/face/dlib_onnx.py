@@ -353,6 +353,10 @@ class OnnxDlibExtractor:
         out = self._session.run([OUTPUT_NAME], {INPUT_NAME: np.ascontiguousarray(batch)})[0]
         return np.asarray(out, dtype=np.float32)
 
+    def unit_vectors(self, chips: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
+        """Unit templates (N, 128) of N chips, in one model call (as :meth:`extract_chip`)."""
+        return np.stack([self._template(v).vector for v in self.descriptors(chips)])
+
     def extract_chip(self, chip: RGBImage) -> Template:
         return self._template(self.descriptors(np.asarray(chip))[0])
 

@@ -18,6 +18,7 @@ from fortify.errors import ConfigError, ModelUnavailable, MultipleFaces, NoFaceF
 from fortify.imaging import RGBImage, load_image
 from fortify.modalities.base import Extractor
 from fortify.modalities.face.dlib_backend import DlibFaceDetector, DlibResNetExtractor
+from fortify.modalities.face.weights import weights_path
 from fortify.types import Detection, FaceResult, Template
 
 log = logging.getLogger(__name__)
@@ -63,6 +64,31 @@ class Engine:
                 self._extractor = self._make_extractor()
                 log.info("face engine ready: %s", self._extractor.model_version)
         return self
+
+    def prepare_files(self) -> None:
+        """Build the converted model files this configuration needs in the model cache.
+
+        Loads no model. Call it once before starting worker processes: each worker's
+        :meth:`prepare` then finds the files ready instead of every worker converting
+        the same models at the same time (about 4 s of a short bulk run on a fresh home).
+        """
+        s = self.settings
+        cache = s.home / "models"
+        try:
+            if s.detector != "hog":
+                from fortify.modalities.face import mmod_onnx
+
+                mmod_onnx.cached_onnx(weights_path("mmod"), cache)
+            if s.embed_runtime == "onnx" and s.face_model != "onnx":
+                from fortify.modalities.face import dlib_onnx
+
+                dlib_onnx.cached_onnx(weights_path("resnet"), cache)
+            if s.face_model == "sface-2021dec" or s.face_model.startswith("fused-dlib-sface-"):
+                from fortify.modalities.face.sface import prepare_sface
+
+                prepare_sface(cache)
+        except ImportError as exc:  # onnx missing: prepare() falls back per model
+            log.warning("model files not prepared (%s)", exc)
 
     def _make_detector(self) -> DlibFaceDetector:
         s = self.settings

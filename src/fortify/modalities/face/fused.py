@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from fortify.imaging import RGBImage
-from fortify.modalities.base import Extractor
+from fortify.modalities.base import BatchExtractor, Extractor
 from fortify.modalities.face.sface import AlignPoints, SFaceExtractor
 from fortify.modalities.face.weights import ZOO_VERSION
 from fortify.types import Detection, Template
@@ -77,9 +77,19 @@ class FusedExtractor:
         self.flips_itself = True
 
     def _unit(self, ex: Extractor | SFaceExtractor, chip: RGBImage) -> np.ndarray:
-        v = ex.extract_chip(chip).vector
+        """``ex``'s unit template of ``chip``, averaged with its mirror's when ``flip``.
+
+        A batching extractor embeds the chip and its mirror in one model call (the same
+        vectors as two calls; tests/unit/modalities/face/test_yunet_fused.py).
+        """
+        if isinstance(ex, BatchExtractor):
+            vs = ex.unit_vectors(np.stack([chip, chip[:, ::-1]]) if self.flip else chip[None])
+            v = vs[0] + vs[1] if self.flip else vs[0]
+        else:
+            v = ex.extract_chip(chip).vector
+            if self.flip:
+                v = v + ex.extract_chip(np.ascontiguousarray(chip[:, ::-1])).vector
         if self.flip:
-            v = v + ex.extract_chip(np.ascontiguousarray(chip[:, ::-1])).vector
             v = v / max(float(np.linalg.norm(v)), 1e-12)
         return np.asarray(v, np.float32)
 

@@ -38,6 +38,10 @@ class FaceModality:
     def index_factory(self, default: str) -> str:
         return default
 
+    def prepare_files(self) -> None:
+        """The converted model files, made once before worker processes start."""
+        self.engine.prepare_files()
+
     def prepare(self) -> FaceModality:
         self.engine.prepare()
         return self

@@ -133,6 +133,11 @@ def test_onnx_descriptors_equal_dlib(tmp_path: Path) -> None:
     batch = fast.descriptors(np.stack(chips))
     assert batch.shape == (len(chips), 128)
     np.testing.assert_allclose(batch[0], fast.descriptors(chips[0])[0], atol=1e-5)
+    pair = fast.unit_vectors(np.stack([chips[0], chips[0][:, ::-1]]))  # the fused flip pair
+    assert pair.shape == (2, 128)
+    np.testing.assert_allclose(pair[0], fast.extract_chip(chips[0]).vector, atol=1e-6)
+    mirror = np.ascontiguousarray(chips[0][:, ::-1])
+    np.testing.assert_allclose(pair[1], fast.extract_chip(mirror).vector, atol=1e-6)
 
 
 @pytest.mark.slow

@@ -59,6 +59,61 @@ def test_prepared_once_digest_checked(cache: Path, extractor: sf.SFaceExtractor)
     assert sf.prepare_sface(cache) == path and onnx.load(str(path)).graph.input[0].name == "data"
 
 
+def test_prepared_graph_is_rewritten_and_batch_dynamic(extractor: sf.SFaceExtractor) -> None:
+    model = onnx.load(str(extractor.onnx_path))
+    assert f"-p{sf.PREPARE_VERSION}." in extractor.onnx_path.name and sf.PREPARE_VERSION >= 2
+    assert not any(n.op_type == "PRelu" for n in model.graph.node)
+    assert model.graph.input[0].type.tensor_type.shape.dim[0].dim_param == "N"
+
+
+def test_old_cache_file_is_not_reused(tmp_path: Path) -> None:
+    digest = weights.file_digest(weights.zoo_model_path("sface"))[:16]
+    old = tmp_path / f"sface_2021dec-{digest}-fp32-p1.onnx"  # what version 1 wrote
+    old.write_bytes(b"batch-1 graph")
+    old.with_suffix(".sha256").write_text(weights.file_digest(old) + "\n")
+    assert sf.prepare_sface(tmp_path) != old
+
+
+def test_rewrite_prelu_is_exact_and_leaves_other_slopes() -> None:
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(0)
+    slope = np.array([-0.5, 0.0, 0.25, 1.5], np.float32).reshape(4, 1, 1)
+    graph = helper.make_graph(
+        [
+            helper.make_node("PRelu", ["x", "a"], ["h"], name="p0"),
+            helper.make_node("PRelu", ["h", "b"], ["y"], name="p1"),  # scalar slope: kept
+        ],
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4, 5, 5])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4, 5, 5])],
+        [numpy_helper.from_array(slope, "a"), numpy_helper.from_array(np.float32([0.1]), "b")],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    x = rng.normal(size=(2, 4, 5, 5)).astype(np.float32) * 10
+    x[0, 0, 0, :3] = 0.0
+    want = np.where(x >= 0, x, slope * x)
+    want = np.where(want >= 0, want, np.float32(0.1) * want)
+    out = sf.dynamic_batch(sf.rewrite_prelu(model))
+    onnx.checker.check_model(out)
+    assert [n.op_type for n in out.graph.node].count("PRelu") == 1
+    session = ort.InferenceSession(out.SerializeToString(), providers=["CPUExecutionProvider"])
+    np.testing.assert_allclose(session.run(None, {"x": x})[0], want, rtol=1e-6, atol=1e-6)
+
+
+def test_one_call_for_a_batch_equals_one_call_each(
+    extractor: sf.SFaceExtractor,
+    faces: list,  # type: ignore[type-arg]
+) -> None:
+    img, det = faces[0]
+    crop = extractor.crop(img, det)
+    mirror = np.ascontiguousarray(crop[:, ::-1])
+    pair = extractor.unit_vectors(np.stack([crop, mirror]))
+    assert pair.shape == (2, 128)
+    np.testing.assert_allclose(pair[0], extractor.extract_chip(crop).vector, atol=1e-6)
+    np.testing.assert_allclose(pair[1], extractor.extract_chip(mirror).vector, atol=1e-6)
+
+
 def test_equals_int8_graph_and_opencv(extractor: sf.SFaceExtractor, faces: list) -> None:  # type: ignore[type-arg]
     m = onnx.load(str(weights.zoo_model_path("sface")))
     inits = {i.name for i in m.graph.initializer}
