@@ -26,7 +26,16 @@ class FingerSettings(BaseSettings):
     shortlist: int = Field(
         default=200, ge=1, description="1:N: templates the index preselects for re-ranking."
     )
-    compute_nfiq2: bool = Field(default=True, description="NFIQ 2 image quality (~50 ms).")
+    compute_nfiq2: bool = Field(
+        default=True,
+        description="NFIQ 2 image quality of enrolled prints (a second mindtct pass of the "
+        "raw print: ~+150-250 ms per print).",
+    )
+    probe_nfiq2: bool = Field(
+        default=False,
+        description="NFIQ 2 of search probes too (off: a probe's quality is the ridge check "
+        "and the minutiae count, within the 300 ms extraction budget).",
+    )
     index_factory: str = Field(
         default="Flat",
         description="FAISS index of the minutiae codes (~45 per print): 'Flat' up to ~20k "

@@ -134,7 +134,11 @@ class FingerModality:
                 "no fingerprint found in the image", quality=check.to_dict(), warnings=["no_finger"]
             )
         fg = enhance.foreground(gray)
-        ext = self.extractor.extract(gray, enhance.gabor(gray, None, ENHANCE, fg))
+        ext = self.extractor.extract(
+            gray,
+            enhance.gabor(gray, None, ENHANCE, fg),
+            nfiq2=options.strict_quality or self.fs.probe_nfiq2,
+        )
         found = enhance.inside(ext.minutiae, fg, EDGE_MARGIN)
         m = found.best(self.fs.max_minutiae)
         warnings: list[str] = []

@@ -61,10 +61,13 @@ class MindtctExtractor:
                 )
         return self
 
-    def extract(self, gray: Gray, enhanced: Gray | None = None) -> Extraction:
+    def extract(
+        self, gray: Gray, enhanced: Gray | None = None, *, nfiq2: bool = True
+    ) -> Extraction:
         """Minutiae of ``enhanced`` (when given, else of ``gray``); NFIQ 2 always of ``gray``.
 
-        NFIQ 2 scores the capture as it came: an enhanced image would flatter it.
+        NFIQ 2 scores the capture as it came: an enhanced image would flatter it. It is
+        computed when the extractor is built for it and ``nfiq2`` asks for it.
         """
         self.prepare()
         import nbis
@@ -73,7 +76,7 @@ class MindtctExtractor:
         with self._lock:
             nfiq: int | None = None
             result = None
-            if self.compute_nfiq2:
+            if self.compute_nfiq2 and nfiq2:
                 try:
                     raw = self._ex.extract_minutiae(png)
                     nfiq = int(raw.quality().score)
