@@ -210,6 +210,10 @@ def main() -> None:
                 "p50_ms": round(float(np.median(lat)), 1),
                 "p90_ms": round(float(np.percentile(lat, 90)), 1),
             }
+        if len(ex) == 0:  # --exhaustive-probes 0: latency and preselection only
+            print(json.dumps(row), flush=True)
+            results.append(row)
+            continue
         sc_all = np.concatenate([ex_real, dist["scores"][:nd].T], axis=1)
         ex_mates = mates[ex]
         row["exhaustive"] = {
