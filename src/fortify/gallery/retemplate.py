@@ -11,8 +11,8 @@ one). Samples enrolled without a kept image cannot be re-templated: they are rep
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import distinct, func, select
@@ -21,6 +21,7 @@ from fortify.accountability.operators import Operator
 from fortify.config import Settings
 from fortify.errors import ConfigError, FortifyError, NoFaceFound
 from fortify.gallery.enroll import _add_template
+from fortify.modalities.base import AcquireOptions, Acquisition
 from fortify.modalities.face.modality import face_acquisition
 from fortify.store.db import Database
 from fortify.store.tables import Sample, TemplateRow
@@ -68,27 +69,21 @@ class Coverage:
 
 
 def coverage(db: Database, model: str) -> Coverage:
-    """Face templates only: other modalities have models of their own."""
-    face = TemplateRow.modality == "face"
+    """Face templates only: other modalities have models of their own (and are re-made
+    from their template records, so no face-style count of samples without an image)."""
+    cov = modality_coverage(db, "face", model)
+    done_q = select(TemplateRow.sample_id).where(TemplateRow.model_id == model)
     with db.session() as s:
-        by_model = dict(
-            s.execute(
-                select(TemplateRow.model_id, func.count()).where(face).group_by(
-                    TemplateRow.model_id)
-            ).all()
-        )  # fmt: skip
-        samples = s.scalar(select(func.count(distinct(TemplateRow.sample_id))).where(face)) or 0
-        done_q = select(TemplateRow.sample_id).where(TemplateRow.model_id == model)
-        done = s.scalar(select(func.count(distinct(TemplateRow.sample_id))).where(
-            TemplateRow.model_id == model)) or 0  # fmt: skip
         no_image = s.scalar(
             select(func.count(distinct(TemplateRow.sample_id)))
             .join(Sample, Sample.id == TemplateRow.sample_id)
-            .where(face, Sample.image_path.is_(None), TemplateRow.sample_id.not_in(done_q))
+            .where(
+                TemplateRow.modality == "face",
+                Sample.image_path.is_(None),
+                TemplateRow.sample_id.not_in(done_q),
+            )
         ) or 0  # fmt: skip
-    return Coverage(
-        model, int(samples), int(done), int(no_image), {k: int(v) for k, v in by_model.items()}
-    )
+    return replace(cov, without_image=int(no_image))
 
 
 def serving_model(db: Database, configured: str) -> str:
@@ -176,36 +171,18 @@ def retemplate(
             )
             .order_by(Sample.created_at, Sample.id)
         ).all()
+
+    def make(row: Any) -> Acquisition:
+        _, path, face_box = row
+        image = engine.load(gallery.settings.home / path)
+        dets = engine.detect(image)
+        if not dets:
+            raise NoFaceFound("no face found in the stored image")
+        d = _pick(dets, (face_box or {}).get("box"))
+        return face_acquisition(FaceResult(engine.extract(image, d), d, len(dets)))
+
     todo = todo[:limit] if limit is not None else todo
-    failed: dict[str, str] = {}
-    n_done = 0
-    if progress:
-        progress(0, len(todo))
-    for start in range(0, len(todo), BATCH):
-        made: list[tuple[str, FaceResult]] = []
-        for sid, path, face_box in todo[start : start + BATCH]:
-            try:
-                image = engine.load(gallery.settings.home / path)
-                dets = engine.detect(image)
-                if not dets:
-                    raise NoFaceFound("no face found in the stored image")
-                d = _pick(dets, (face_box or {}).get("box"))
-                made.append((sid, FaceResult(engine.extract(image, d), d, len(dets))))
-            except (FortifyError, OSError) as exc:
-                failed[sid] = getattr(exc, "code", "unreadable")
-        with gallery.write() as s:
-            ids = []
-            for sid, result in made:
-                sample = s.get(Sample, sid)
-                if sample is not None:  # deleted meanwhile: nothing to do
-                    ids.append(_add_template(s, sample, face_acquisition(result)))
-            gallery.record(
-                s, operator, "index.retemplate", f"model:{model}", templates=len(ids),
-                failed=sorted(failed)[-BATCH:],
-            )  # fmt: skip
-        n_done += len(made)
-        if progress:
-            progress(min(start + BATCH, len(todo)), len(todo))
+    n_done, failed = _in_batches(gallery, operator, model, todo, make, progress)
     return RetemplateReport(model, n_done, failed, coverage(gallery.db, model))
 
 
@@ -224,8 +201,6 @@ def retemplate_modality(
     v2 -> v3: new cylinders, codes and scores) rebuilds the template from that record,
     exactly. A sample without any template payload is re-acquired from its stored image.
     """
-    from fortify.modalities.base import AcquireOptions
-
     operator.require("enroll")
     mod = gallery.modality(name)
     model, _ = mod.model_spec()
@@ -236,24 +211,43 @@ def retemplate_modality(
             .where(Sample.modality == mod.name, Sample.id.not_in(done_q))
             .order_by(Sample.created_at, Sample.id)
         ).all()
+
+    def make(row: Any) -> Acquisition:
+        sid, path, position = row
+        data = _record_of(gallery, sid)
+        if data is None and path is not None:
+            data = (gallery.settings.home / path).read_bytes()
+        if data is None:
+            raise ConfigError("no template record and no stored image")
+        return mod.acquire(data, AcquireOptions(finger_position=int(position or 0)))
+
     todo = todo[:limit] if limit is not None else todo
+    n_done, failed = _in_batches(gallery, operator, model, todo, make, progress, modality=mod.name)
+    return RetemplateReport(model, n_done, failed, modality_coverage(gallery.db, mod.name, model))
+
+
+def _in_batches(
+    gallery: Gallery,
+    operator: Operator,
+    model: str,
+    todo: Sequence[Any],
+    make: Callable[[Any], Acquisition],
+    progress: Callable[[int, int], None] | None,
+    **audit: Any,
+) -> tuple[int, dict[str, str]]:
+    """Make a template for each ``todo`` row (its first field the sample id), stored and
+    audited a batch at a time; (templates made, sample id -> error code of the failures)."""
     failed: dict[str, str] = {}
     n_done = 0
     if progress:
         progress(0, len(todo))
     for start in range(0, len(todo), BATCH):
-        made: list[tuple[str, Any]] = []
-        for sid, path, position in todo[start : start + BATCH]:
+        made: list[tuple[str, Acquisition]] = []
+        for row in todo[start : start + BATCH]:
             try:
-                data = _record_of(gallery, sid)
-                if data is None and path is not None:
-                    data = (gallery.settings.home / path).read_bytes()
-                if data is None:
-                    raise ConfigError("no template record and no stored image")
-                opts = AcquireOptions(finger_position=int(position or 0))
-                made.append((sid, mod.acquire(data, opts)))
+                made.append((row[0], make(row)))
             except (FortifyError, OSError) as exc:
-                failed[sid] = getattr(exc, "code", "unreadable")
+                failed[row[0]] = getattr(exc, "code", "unreadable")
         with gallery.write() as s:
             ids = [
                 _add_template(s, sample, acq)
@@ -262,12 +256,12 @@ def retemplate_modality(
             ]
             gallery.record(
                 s, operator, "index.retemplate", f"model:{model}", templates=len(ids),
-                modality=mod.name, failed=sorted(failed)[-BATCH:],
+                **audit, failed=sorted(failed)[-BATCH:],
             )  # fmt: skip
         n_done += len(made)
         if progress:
             progress(min(start + BATCH, len(todo)), len(todo))
-    return RetemplateReport(model, n_done, failed, modality_coverage(gallery.db, mod.name, model))
+    return n_done, failed
 
 
 def _record_of(gallery: Gallery, sample_id: str) -> bytes | None:

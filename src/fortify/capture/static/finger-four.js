@@ -10,7 +10,8 @@
  * little finger's the shortest.
  */
 
-const BLOCK = 8;
+/** Side of the texture blocks (px of the 320/640 px analysis frame). */
+export const BLOCK = 8;
 /** Each finger's outline: centre x, top y, width (fractions of the frame), print order. */
 const RIGHT = [
   { name: "index", cx: 0.125, top: 0.1 },
@@ -39,8 +40,11 @@ export function fourSlots(w, h, hand) {
   return slots;
 }
 
-/** Per 8x8 block: centre, grey-level spread and mean |Laplacian| / spread. */
-function textureBlocks(y, w, h) {
+/**
+ * Per 8x8 block: left x, centre, grey-level spread and mean |Laplacian| / spread (0 for
+ * blocks without texture, spread < 4). Shared by the one- and four-finger feedback.
+ */
+export function textureBlocks(y, w, h) {
   const out = [];
   for (let by = 0; by + BLOCK <= h; by += BLOCK) {
     for (let bx = 0; bx + BLOCK <= w; bx += BLOCK) {

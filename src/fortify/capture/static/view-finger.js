@@ -11,7 +11,7 @@ import { ApiError, describe, request } from "./api.js";
 import { Camera, chosenOrSnapshot, liveFeedback } from "./camera.js";
 import { el, setStatus } from "./dom.js";
 import { approvalFor, fillCategories } from "./view-governance.js";
-import { drawFourGuide, fourFingerFeedback } from "./finger-four.js";
+import { BLOCK, drawFourGuide, fourFingerFeedback, textureBlocks } from "./finger-four.js";
 
 const MIN_PURPOSE = 3;
 const POSITIONS = [
@@ -29,7 +29,6 @@ const REFUSALS = {
 };
 /** The guide (one finger, upright) as fractions of the frame. */
 const GUIDE = { w: 0.42, h: 0.86 };
-const BLOCK = 8;
 
 /** The guide rectangle in a frame of w x h pixels. */
 export function guideRect(w, h) {
@@ -53,37 +52,15 @@ export function fingerFeedback(y, w, h) {
   let lap = 0;
   let minX = w;
   let maxX = -1;
-  for (let by = 0; by + BLOCK <= h; by += BLOCK) {
-    for (let bx = 0; bx + BLOCK <= w; bx += BLOCK) {
-      let s = 0;
-      let s2 = 0;
-      for (let j = 0; j < BLOCK; j++) {
-        for (let i = 0; i < BLOCK; i++) {
-          const v = y[(by + j) * w + bx + i];
-          s += v;
-          s2 += v * v;
-        }
-      }
-      const n = BLOCK * BLOCK;
-      const sd = Math.sqrt(Math.max(0, s2 / n - (s / n) * (s / n)));
-      const cx = bx + BLOCK / 2;
-      const cy = by + BLOCK / 2;
-      const inGuide = cx >= g.x && cx <= g.x + g.w && cy >= g.y && cy <= g.y + g.h;
-      if (inGuide) blocks++;
-      if (sd < 4) continue;
-      if (cy >= g.y && cy <= g.y + g.h) { minX = Math.min(minX, bx); maxX = Math.max(maxX, bx + BLOCK); }
-      if (!inGuide) continue;
-      present++;
-      if (sd >= 18) ridged++;
-      let l = 0;
-      for (let j = 1; j < BLOCK - 1; j++) {
-        for (let i = 1; i < BLOCK - 1; i++) {
-          const p = (by + j) * w + bx + i;
-          l += Math.abs(4 * y[p] - y[p - 1] - y[p + 1] - y[p - w] - y[p + w]);
-        }
-      }
-      lap += l / ((BLOCK - 2) * (BLOCK - 2)) / sd;
-    }
+  for (const b of textureBlocks(y, w, h)) {
+    const inGuide = b.cx >= g.x && b.cx <= g.x + g.w && b.cy >= g.y && b.cy <= g.y + g.h;
+    if (inGuide) blocks++;
+    if (b.sd < 4) continue;
+    if (b.cy >= g.y && b.cy <= g.y + g.h) { minX = Math.min(minX, b.x); maxX = Math.max(maxX, b.x + BLOCK); }
+    if (!inGuide) continue;
+    present++;
+    if (b.sd >= 18) ridged++;
+    lap += b.lap;
   }
   const cover = blocks ? present / blocks : 0;
   const width = maxX > minX ? (maxX - minX) / g.w : 0;
