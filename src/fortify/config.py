@@ -59,11 +59,17 @@ class Settings(BaseSettings):
 
     # face pipeline
     face_model: Literal[
-        "fused-dlib-sface-v2", "fused-dlib-sface-v1", "dlib-resnet-v1", "sface-2021dec", "onnx"
+        "edgeface-s-v1",
+        "fused-dlib-sface-v2",
+        "fused-dlib-sface-v1",
+        "dlib-resnet-v1",
+        "sface-2021dec",
+        "onnx",
     ] = Field(
-        default="fused-dlib-sface-v2",
-        description="Embedder: dlib ResNet + SFace fused in one template (default), dlib's "
-        "ResNet alone, SFace alone, or an ArcFace-style ONNX file (onnx).",
+        default="edgeface-s-v1",
+        description="Embedder: EdgeFace-S (default), dlib ResNet + SFace fused in one "
+        "template (v2, v1: for galleries not yet re-templated), dlib's ResNet alone, SFace "
+        "alone, or an ArcFace-style ONNX file (onnx).",
     )
     face_model_path: Path | None = Field(
         default=None, description="The ONNX file when face_model is 'onnx'."

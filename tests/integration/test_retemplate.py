@@ -37,11 +37,11 @@ def test_old_model_until_retemplated(
         g.enroll_image(files[0], reference=ref, operator=admin, face="largest", source="test")
     g.close()
 
-    # configured for the fused model, the gallery still searches with its templates' model
+    # configured for the default model, the gallery still searches with its templates' model
     g = Gallery(make_settings(home))
     assert g.engine.model_id == "dlib-resnet-v1"
     assert _top(g, people[0][1][1], admin) == ("dlib-resnet-v1", people[0][0])
-    rep = retemplate(g, engine, operator=admin, limit=2)  # the default (fused) engine
+    rep = retemplate(g, engine, operator=admin, limit=2)  # the default (EdgeFace) engine
     assert rep.retemplated == 2 and not rep.coverage.complete and not rep.failed
     g.close()
     g = Gallery(make_settings(home))  # half done: still the old model, not a mix
@@ -53,9 +53,9 @@ def test_old_model_until_retemplated(
     out = json.loads(r.stdout[r.stdout.index("{") :])
     assert out["retemplated"] == 2 and out["coverage"]["complete"]
     g = Gallery(make_settings(home))
-    assert g.engine.model_id == "fused-dlib-sface-v2"
-    assert _top(g, people[1][1][1], admin) == ("fused-dlib-sface-v2", people[1][0])
-    assert coverage(g.db, "fused-dlib-sface-v2").done == 4
+    assert g.engine.model_id == "edgeface-s-v1"
+    assert _top(g, people[1][1][1], admin) == ("edgeface-s-v1", people[1][0])
+    assert coverage(g.db, "edgeface-s-v1").done == 4
     with g.db.session() as s:
         acts = s.scalars(select(AuditEvent.action)).all()
     assert acts.count("index.retemplate") == 2

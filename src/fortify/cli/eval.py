@@ -105,6 +105,12 @@ def register(cli: click.Group) -> None:
         default=None,
         help="CSV of identity,group for per-group metrics.",
     )
+    @click.option(
+        "--group-column",
+        default=None,
+        help="With --groups: the CSV header's column to group by (e.g. sex, age); "
+        "default: the second column.",
+    )
     @click.option("--max-identities", type=int, default=None)
     @click.option("--workers", type=int, default=min(2, os.cpu_count() or 1), show_default=True)
     @click.option(
@@ -132,6 +138,7 @@ def register(cli: click.Group) -> None:
         enroll: str,
         flip: bool | None,
         groups: Path | None,
+        group_column: str | None,
         max_identities: int | None,
         workers: int,
         calibration_out: Path | None,
@@ -144,6 +151,9 @@ def register(cli: click.Group) -> None:
 
         if not directory.is_dir():
             fail(f"{directory} is not a directory", "invalid_input")
+        if group_column and not groups:
+            fail("--group-column needs --groups", "invalid_input")
+        labels = read_groups(groups, group_column) if groups else None
         settings = ctx.settings
         if flip is not None:
             settings = settings.model_copy(update={"flip_average": flip})
@@ -164,7 +174,7 @@ def register(cli: click.Group) -> None:
                 max_identities=max_identities,
                 workers=max(1, workers),
                 cache_dir=None if no_cache else settings.home / "eval-cache",
-                groups=read_groups(groups) if groups else None,
+                groups=labels,
                 progress=lambda d, n: bar.update(task, completed=d, total=n),
                 merge_duplicates=merge_duplicates,
             )

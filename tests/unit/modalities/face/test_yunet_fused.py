@@ -20,7 +20,7 @@ from tests.conftest import celeba_identities
 @pytest.fixture(scope="module")
 def eng(tmp_path_factory: pytest.TempPathFactory) -> Engine:
     home = tmp_path_factory.mktemp("home")
-    return Engine(Settings(home=home)).prepare()
+    return Engine(Settings(home=home, face_model="fused-dlib-sface-v2")).prepare()
 
 
 def test_yunet_default_five_points_and_dlib_chip(eng: Engine) -> None:

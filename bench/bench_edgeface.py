@@ -1,0 +1,330 @@
+"""Face-model bake-off with EdgeFace: every part once per photo, every combination, one run.
+
+    nice python bench/bench_edgeface.py extract ../shared/data/faces/celeba --out /tmp/edge \
+        --edgeface PATH/edgeface_s_gamma_05.onnx [--mbf PATH/w600k_mbf.onnx]
+    python bench/bench_edgeface.py table ../shared/data/faces/celeba --out /tmp/edge \
+        --groups ../shared/data/faces/celeba-groups.csv
+    python bench/bench_edgeface.py fit ../shared/data/faces/celeba --out /tmp/edge --seed 1 \
+        --groups ../shared/data/faces/celeba-groups.csv
+
+``extract`` runs the product's detector (YuNet, cascade fallback, dlib's five points) once
+per photo and stores the unit templates of the face and of its mirror image for:
+
+* ``d``: dlib's ResNet on its 5-point chip (128-d);
+* ``s``: SFace aligned from the mean of YuNet's and dlib's points (the v2 crop, 128-d);
+* ``e``: EdgeFace-S (gamma 0.5; Idiap, BSD-3-Clause; 512-d) on the same crop;
+* ``ey``: EdgeFace on the crop aligned from YuNet's own five points;
+* ``m`` (reference only, optional): InsightFace's ``w600k_mbf`` (MobileFaceNet trained on
+  WebFace600K, non-commercial research terms) on the v2 crop.
+
+``table`` reports every single model and every z-normalised fusion through
+``evaluate_face`` (seed 0, one image enrolled). ``fit`` splits the identities in two
+halves, learns the z-norm weights on one and reports on the other, with the calibration
+fitted on one half applied to the other (both ways).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from fortify.config import Settings
+from fortify.errors import FortifyError
+from fortify.eval.face import evaluate_face, read_groups
+from fortify.eval.protocol import all_pairs, list_identities, pair_scores
+from fortify.matching.calibration import Calibration
+from fortify.modalities.face.arcface_onnx import ARCFACE_TEMPLATE_112, align
+from fortify.modalities.face.engine import Engine
+from fortify.modalities.face.fused import FusedExtractor
+
+PARTS = ("d", "s", "e", "ey", "m")
+_eng: Engine | None = None
+_sess: dict[str, Any] = {}
+
+
+def _init(home: str, edgeface: str, mbf: str) -> None:
+    import onnxruntime as ort
+
+    global _eng
+    _eng = Engine(Settings(home=Path(home), embed_threads=1)).prepare()
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = so.inter_op_num_threads = 1
+    for k, p in (("e", edgeface), ("m", mbf)):
+        if p:
+            _sess[k] = ort.InferenceSession(p, so, providers=["CPUExecutionProvider"])
+
+
+def _embed(k: str, crop: np.ndarray) -> np.ndarray:  # type: ignore[type-arg]
+    s = _sess[k]
+    out = []
+    for c in (crop, crop[:, ::-1]):
+        x = ((c.astype(np.float32) - 127.5) / 127.5).transpose(2, 0, 1)[None]
+        v = s.run(None, {s.get_inputs()[0].name: np.ascontiguousarray(x)})[0][0]
+        out.append(v / np.linalg.norm(v))
+    return np.stack(out).astype(np.float32)
+
+
+def _one(path: str) -> tuple[str, Any]:
+    assert _eng is not None
+    try:
+        im = _eng.load(path)
+        det, _ = _eng.acquire(im, face="largest")
+        ex = _eng.extractor
+        assert isinstance(ex, FusedExtractor) and det.chip is not None
+        crop = ex.sface.crop(im, det)
+        r: dict[str, Any] = {
+            "d": np.stack(
+                [
+                    ex.dlib.extract_chip(det.chip).vector,
+                    ex.dlib.extract_chip(np.ascontiguousarray(det.chip[:, ::-1])).vector,
+                ]
+            ),
+            "s": np.stack(
+                [
+                    ex.sface.extract_chip(crop).vector,
+                    ex.sface.extract_chip(np.ascontiguousarray(crop[:, ::-1])).vector,
+                ]
+            ),
+        }
+        if "e" in _sess:
+            r["e"] = _embed("e", crop)
+            yc = align(im, np.asarray(det.landmarks, np.float64), ARCFACE_TEMPLATE_112, 112)
+            r["ey"] = _embed("e", yc)
+        if "m" in _sess:
+            r["m"] = _embed("m", crop)
+        return path, r
+    except FortifyError as exc:
+        return path, exc.code
+
+
+def cmd_extract(root: Path, out: Path, home: Path, workers: int, edge: str, mbf: str) -> None:
+    paths = sorted(str(p.resolve()) for ps in list_identities(root).values() for p in ps)
+    res: dict[str, Any] = {}
+    t0 = time.perf_counter()
+    init = (str(home), edge, mbf)
+    with ProcessPoolExecutor(workers, initializer=_init, initargs=init) as pool:
+        for i, (p, v) in enumerate(pool.map(_one, paths, chunksize=8)):
+            res[p] = v
+            if i % 200 == 0:
+                print(f"{i}/{len(paths)} {time.perf_counter() - t0:.0f}s", file=sys.stderr)
+    ok = [(p, v) for p, v in res.items() if not isinstance(v, str)]
+    fail = [(p, v) for p, v in res.items() if isinstance(v, str)]
+    out.mkdir(parents=True, exist_ok=True)
+    arrays = {k: np.stack([v[k] for _, v in ok]) for k in PARTS if k in ok[0][1]}
+    np.savez(
+        out / "parts3.npz",
+        ok_paths=np.array([p for p, _ in ok]),
+        fail_paths=np.array([p for p, _ in fail], dtype=str),
+        fail_codes=np.array([c for _, c in fail], dtype=str),
+        **arrays,
+    )
+    print(f"{len(paths)} images, {len(fail)} failures, {time.perf_counter() - t0:.0f} s")
+
+
+def _u(v: np.ndarray) -> np.ndarray:  # type: ignore[type-arg]
+    return (v / np.linalg.norm(v, axis=-1, keepdims=True)).astype(np.float32)
+
+
+def load(out: Path) -> tuple[dict[str, str], list[str], dict[str, np.ndarray]]:  # type: ignore[type-arg]
+    z = np.load(out / "parts3.npz", allow_pickle=False)
+    fails = {str(p): str(c) for p, c in zip(z["fail_paths"], z["fail_codes"], strict=True)}
+    units = {k: _u(z[k][:, 0] + z[k][:, 1]) for k in PARTS if k in z}
+    units.update({f"{k}-noflip": z[k][:, 0] for k in ("e",) if k in z})
+    _DUP.update(fails)
+    _DUP.update(dict(zip([str(p) for p in z["ok_paths"]], units["d"], strict=True)))
+    return fails, [str(p) for p in z["ok_paths"]], units
+
+
+def fuse_parts(units: dict[str, Any], weights: dict[str, float]) -> np.ndarray:  # type: ignore[type-arg]
+    """``[sqrt(w_i) v_i]``: its inner product is the weighted sum of the parts' cosines."""
+    tot = sum(weights.values())
+    return np.concatenate(
+        [np.sqrt(w / tot) * units[k] for k, w in weights.items()], axis=1
+    ).astype(np.float32)
+
+
+def impostor_sd(root: Path, paths: list[str], x: np.ndarray) -> float:  # type: ignore[type-arg]
+    where = {p: i for i, p in enumerate(paths)}
+    rows = [(n, where.get(str(p.resolve()))) for n, ps in list_identities(root).items() for p in ps]
+    rows = [(n, i) for n, i in rows if i is not None]  # failures to acquire dropped
+    idx = np.array([i for _, i in rows])
+    _, imp = all_pairs([n for n, _ in rows])
+    return float(pair_scores(x[idx], imp).std())
+
+
+COMBOS: dict[str, tuple[str, ...]] = {
+    "dlib": ("d",),
+    "SFace": ("s",),
+    "EdgeFace (v2 points)": ("e",),
+    "EdgeFace (YuNet points)": ("ey",),
+    "EdgeFace, no mirror": ("e-noflip",),
+    "w600k_mbf (reference, non-commercial)": ("m",),
+    "dlib + SFace (v2 default)": ("d", "s"),
+    "EdgeFace + dlib": ("e", "d"),
+    "EdgeFace + SFace": ("e", "s"),
+    "EdgeFace + dlib + SFace": ("e", "d", "s"),
+    "w600k_mbf + dlib (reference)": ("m", "d"),
+}
+
+
+_DUP: dict[str, Any] = {}  # the dlib templates: every row merges the same folders
+
+
+def _metrics(root: Path, st: Settings, o: dict[str, Any], groups: Any, name: str) -> Any:
+    return evaluate_face(
+        root, st, outcomes=o, groups=groups, label=name, duplicate_outcomes=_DUP or None
+    )
+
+
+def _row(name: str, m: dict[str, Any]) -> dict[str, Any]:
+    g = {k: v for k, v in m.get("per_group", {}).get("groups", {}).items() if k != "unknown"}
+    fn = {k: v["fnir_at_global_threshold"] for k, v in g.items()}
+    fp = {k: v["fpir_at_global_threshold"] for k, v in g.items()}
+    return {
+        "config": name,
+        "rank1": round(m["rank1"], 4),
+        "fnir@0.1": round(m["fnir_at_fpir_0.1"], 4),
+        "fnir@0.01": round(m["fnir_at_fpir_0.01"], 4),
+        "fnir@0.001": round(m["fnir_at_fpir_0.001"], 4),
+        "fta": round(m["failure_to_acquire"], 4),
+        "eer": round(m["verification"]["eer"], 4),
+        "fnir_by_group": {k: round(v, 4) for k, v in fn.items()},
+        "fpir_by_group": {k: round(v, 4) for k, v in fp.items()},
+        "fnir_ratio": round(max(fn.values()) / max(min(fn.values()), 1e-9), 2) if fn else None,
+        "fpir_ratio": round(max(fp.values()) / max(min(fp.values()), 1e-9), 2) if fp else None,
+    }
+
+
+def _print(rows: list[dict[str, Any]]) -> None:
+    print("| configuration | weights | rank-1 | FNIR@FPIR 0.1 | 0.01 | 0.001 | EER |"
+          " FNIR w/b | FPIR w/b |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['config']} | {r.get('weights', '')} | {r['rank1']:.3f} |"
+              f" {r['fnir@0.1']:.3f} | {r['fnir@0.01']:.3f} | {r['fnir@0.001']:.3f} |"
+              f" {r['eer']:.3f} | {r['fnir_ratio']} | {r['fpir_ratio']} |")  # fmt: skip
+
+
+def _weights(root: Path, paths: list[str], units: dict[str, Any], keys: tuple[str, ...]) -> Any:
+    if len(keys) == 1:
+        return {keys[0]: 1.0}
+    inv = {k: 1.0 / impostor_sd(root, paths, units[k]) for k in keys}
+    tot = sum(inv.values())
+    return {k: round(v / tot, 3) for k, v in inv.items()}
+
+
+def _outcomes(fails: dict[str, str], paths: list[str], x: Any) -> dict[str, Any]:
+    o: dict[str, Any] = dict(fails)
+    o.update(dict(zip(paths, x, strict=True)))
+    return o
+
+
+def cmd_table(root: Path, out: Path, home: Path, groups_csv: Path | None) -> None:
+    fails, paths, units = load(out)
+    groups = read_groups(groups_csv) if groups_csv else None
+    st = Settings(home=home, detector="yunet", face_model="dlib-resnet-v1")
+    rows = []
+    for name, keys in COMBOS.items():
+        if not all(k in units for k in keys):
+            continue
+        w = _weights(root, paths, units, keys)
+        o = _outcomes(fails, paths, fuse_parts(units, w))
+        rows.append(_row(name, _metrics(root, st, o, groups, name).metrics) | {"weights": w})
+        print(json.dumps(rows[-1]), flush=True)
+    (out / "table3.json").write_text(json.dumps(rows, indent=1))
+    _print(rows)
+
+
+def halves(root: Path, out: Path, seed: int) -> tuple[Path, Path]:
+    ids = sorted(p for p in root.iterdir() if p.is_dir())
+    order = np.random.default_rng(seed).permutation(len(ids))
+    dirs = (out / f"fit-s{seed}", out / f"test-s{seed}")
+    for k, d in enumerate(dirs):
+        d.mkdir(parents=True, exist_ok=True)
+        for i in order[k::2]:
+            if not (d / ids[i].name).exists():
+                (d / ids[i].name).symlink_to(ids[i].resolve())
+    return dirs
+
+
+def cmd_fit(root: Path, out: Path, home: Path, groups_csv: Path | None, seed: int) -> None:
+    """Weights from one half, every configuration and the calibration on the other."""
+    fails, paths, units = load(out)
+    groups = read_groups(groups_csv) if groups_csv else None
+    st = Settings(home=home, detector="yunet", face_model="dlib-resnet-v1")
+    fit_root, test_root = halves(root, out, seed)
+    rows, cal_rows = [], []
+    combos: dict[str, Any] = dict(COMBOS)
+    for other in ("d", "s"):  # a grid over EdgeFace's share, chosen on the fit half
+        grid = {}
+        for we in (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9):
+            o = _outcomes(fails, paths, fuse_parts(units, {"e": we, other: 1 - we}))
+            grid[we] = _metrics(fit_root, st, o, groups, "grid").metrics
+        best = min(grid, key=lambda w: (grid[w]["fnir_at_fpir_0.01"], -grid[w]["rank1"]))
+        print(json.dumps({other: {w: round(m["fnir_at_fpir_0.01"], 4) for w, m in grid.items()}}))
+        combos[f"EdgeFace + {other}, grid w_e={best} (fit half)"] = {"e": best, other: 1 - best}
+    for name, keys in combos.items():
+        if isinstance(keys, dict):
+            w = keys
+        elif not all(k in units for k in keys):
+            continue
+        else:
+            w = _weights(fit_root, paths, units, keys)
+        o = _outcomes(fails, paths, fuse_parts(units, w))
+        rows.append(_row(name, _metrics(test_root, st, o, groups, name).metrics) | {"weights": w})
+        print(json.dumps(rows[-1]), flush=True)
+        if len(w) < 2 and "e" not in w:
+            continue
+        for a, b, tag in ((fit_root, test_root, "fit->test"), (test_root, fit_root, "test->fit")):
+            ra = _metrics(a, st, o, groups, "cal")
+            rb = _metrics(b, st, o, groups, "cal-test")
+            assert ra.impostor_table is not None and rb.nonmated_top is not None
+            cal = Calibration("x", ra.impostor_table, tag, {})
+            for target in (0.1, 0.01):
+                thr, limited = cal.threshold(target, rb.gallery_templates)
+                n = int(rb.metrics["n_nonmated"])
+                hits = int((rb.nonmated_top >= thr).sum())
+                cal_rows.append(
+                    {"config": name, "split": tag, "target": target, "threshold": round(thr, 4),
+                     "achieved": round(hits / max(1, n), 4), "false_positives": hits,
+                     "nonmated": n, "limited": limited}  # fmt: skip
+                )
+                print(json.dumps(cal_rows[-1]), flush=True)
+    (out / f"fit3-s{seed}.json").write_text(json.dumps({"test": rows, "cal": cal_rows}, indent=1))
+    _print(rows)
+    print("\n| configuration | fitted on -> applied to | target | achieved FPIR | FPs / non-mated |")
+    print("|---|---|---|---|---|")
+    for c in cal_rows:
+        print(f"| {c['config']} | {c['split']} | {c['target']} | {c['achieved']:.4f} |"
+              f" {c['false_positives']} / {c['nonmated']} |")  # fmt: skip
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("cmd", choices=["extract", "table", "fit"])
+    ap.add_argument("root", type=Path)
+    ap.add_argument("--out", type=Path, default=Path("/tmp/edge"))
+    ap.add_argument("--home", type=Path, default=Settings().home)
+    ap.add_argument("--groups", type=Path, default=None)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--edgeface", default="", help="extract: EdgeFace ONNX file")
+    ap.add_argument("--mbf", default="", help="extract: w600k_mbf ONNX file (reference only)")
+    a = ap.parse_args()
+    if a.cmd == "extract":
+        cmd_extract(a.root, a.out, a.home, a.workers, a.edgeface, a.mbf)
+    elif a.cmd == "table":
+        cmd_table(a.root, a.out, a.home, a.groups)
+    else:
+        cmd_fit(a.root, a.out, a.home, a.groups, a.seed)
+
+
+if __name__ == "__main__":
+    main()
