@@ -45,6 +45,7 @@ from fortify.modalities.face.engine import Engine
 from fortify.modalities.face.fused import FusedExtractor
 
 PARTS = ("d", "s", "e", "ey", "m")
+GROUP_COLUMN: list[str | None] = [None]
 _eng: Engine | None = None
 _sess: dict[str, Any] = {}
 
@@ -145,9 +146,9 @@ def load(out: Path) -> tuple[dict[str, str], list[str], dict[str, np.ndarray]]: 
 def fuse_parts(units: dict[str, Any], weights: dict[str, float]) -> np.ndarray:  # type: ignore[type-arg]
     """``[sqrt(w_i) v_i]``: its inner product is the weighted sum of the parts' cosines."""
     tot = sum(weights.values())
-    return np.concatenate(
-        [np.sqrt(w / tot) * units[k] for k, w in weights.items()], axis=1
-    ).astype(np.float32)
+    return np.concatenate([np.sqrt(w / tot) * units[k] for k, w in weights.items()], axis=1).astype(
+        np.float32
+    )
 
 
 def impostor_sd(root: Path, paths: list[str], x: np.ndarray) -> float:  # type: ignore[type-arg]
@@ -183,6 +184,14 @@ def _metrics(root: Path, st: Settings, o: dict[str, Any], groups: Any, name: str
     )
 
 
+def _ratio(by_group: dict[str, float]) -> float | None:
+    """worst / best; ``inf`` where the best group has no errors at all (small counts)."""
+    if len(by_group) < 2:
+        return None
+    lo, hi = min(by_group.values()), max(by_group.values())
+    return round(hi / lo, 2) if lo > 0 else float("inf")
+
+
 def _row(name: str, m: dict[str, Any]) -> dict[str, Any]:
     g = {k: v for k, v in m.get("per_group", {}).get("groups", {}).items() if k != "unknown"}
     fn = {k: v["fnir_at_global_threshold"] for k, v in g.items()}
@@ -197,8 +206,8 @@ def _row(name: str, m: dict[str, Any]) -> dict[str, Any]:
         "eer": round(m["verification"]["eer"], 4),
         "fnir_by_group": {k: round(v, 4) for k, v in fn.items()},
         "fpir_by_group": {k: round(v, 4) for k, v in fp.items()},
-        "fnir_ratio": round(max(fn.values()) / max(min(fn.values()), 1e-9), 2) if fn else None,
-        "fpir_ratio": round(max(fp.values()) / max(min(fp.values()), 1e-9), 2) if fp else None,
+        "fnir_ratio": _ratio(fn),
+        "fpir_ratio": _ratio(fp),
     }
 
 
@@ -228,7 +237,7 @@ def _outcomes(fails: dict[str, str], paths: list[str], x: Any) -> dict[str, Any]
 
 def cmd_table(root: Path, out: Path, home: Path, groups_csv: Path | None) -> None:
     fails, paths, units = load(out)
-    groups = read_groups(groups_csv) if groups_csv else None
+    groups = read_groups(groups_csv, GROUP_COLUMN[0]) if groups_csv else None
     st = Settings(home=home, detector="yunet", face_model="dlib-resnet-v1")
     rows = []
     for name, keys in COMBOS.items():
@@ -257,7 +266,7 @@ def halves(root: Path, out: Path, seed: int) -> tuple[Path, Path]:
 def cmd_fit(root: Path, out: Path, home: Path, groups_csv: Path | None, seed: int) -> None:
     """Weights from one half, every configuration and the calibration on the other."""
     fails, paths, units = load(out)
-    groups = read_groups(groups_csv) if groups_csv else None
+    groups = read_groups(groups_csv, GROUP_COLUMN[0]) if groups_csv else None
     st = Settings(home=home, detector="yunet", face_model="dlib-resnet-v1")
     fit_root, test_root = halves(root, out, seed)
     rows, cal_rows = [], []
@@ -292,33 +301,92 @@ def cmd_fit(root: Path, out: Path, home: Path, groups_csv: Path | None, seed: in
                 n = int(rb.metrics["n_nonmated"])
                 hits = int((rb.nonmated_top >= thr).sum())
                 cal_rows.append(
-                    {"config": name, "split": tag, "target": target, "threshold": round(thr, 4),
-                     "achieved": round(hits / max(1, n), 4), "false_positives": hits,
-                     "nonmated": n, "limited": limited}  # fmt: skip
+                    {
+                        "config": name,
+                        "split": tag,
+                        "target": target,
+                        "threshold": round(thr, 4),
+                        "achieved": round(hits / max(1, n), 4),
+                        "false_positives": hits,
+                        "nonmated": n,
+                        "limited": limited,
+                    }
                 )
                 print(json.dumps(cal_rows[-1]), flush=True)
     (out / f"fit3-s{seed}.json").write_text(json.dumps({"test": rows, "cal": cal_rows}, indent=1))
     _print(rows)
-    print("\n| configuration | fitted on -> applied to | target | achieved FPIR | FPs / non-mated |")
+    print(
+        "\n| configuration | fitted on -> applied to | target | achieved FPIR | FPs / non-mated |"
+    )
     print("|---|---|---|---|---|")
     for c in cal_rows:
         print(f"| {c['config']} | {c['split']} | {c['target']} | {c['achieved']:.4f} |"
               f" {c['false_positives']} / {c['nonmated']} |")  # fmt: skip
 
 
+def cmd_latency(root: Path, home: Path, n: int) -> None:
+    """Per-stage latency of a probe with the default model (``edgeface-s-v1``), medians.
+
+    Run pinned to one core (``taskset -c 1``); onnxruntime and OpenCV use one thread.
+    """
+    import cv2
+
+    cv2.setNumThreads(1)
+    eng = Engine(Settings(home=home, embed_threads=1)).prepare()
+    ex = eng.extractor
+    paths = sorted(p for ps in list_identities(root).values() for p in ps)[:: max(1, 4163 // n)]
+    stages: dict[str, list[tuple[float, float]]] = {}
+
+    def timed(name: str, f: Any, *args: Any, **kw: Any) -> Any:
+        w0, c0 = time.perf_counter(), time.process_time()
+        out = f(*args, **kw)
+        stages.setdefault(name, []).append((time.perf_counter() - w0, time.process_time() - c0))
+        return out
+
+    for p in paths[:n]:
+        data = p.read_bytes()
+        w0, c0 = time.perf_counter(), time.process_time()
+        im = timed("decode", eng.load, data)
+        try:
+            det, _ = timed(
+                "detect (YuNet + dlib 5 points + quality)", eng.acquire, im, face="largest"
+            )
+        except FortifyError:
+            continue
+        crop = timed("alignment (mean of both point sets)", ex.crop, im, det)  # type: ignore[attr-defined]
+        timed("EdgeFace x2 (face + mirror)", ex.unit_vectors, np.stack([crop, crop[:, ::-1]]))  # type: ignore[attr-defined]
+        stages.setdefault("probe total", []).append(
+            (time.perf_counter() - w0, time.process_time() - c0)
+        )
+    print(f"model {eng.model_id}: {ex.model_version}")
+    print(
+        f"| stage ({len(stages['probe total'])} photos) | p50 wall ms | p50 CPU ms | p90 wall ms |"
+    )
+    print("|---|---|---|---|")
+    for k, v in stages.items():
+        a = np.array(v) * 1000
+        print(f"| {k} | {np.median(a[:, 0]):.1f} | {np.median(a[:, 1]):.1f} |"
+              f" {np.percentile(a[:, 0], 90):.1f} |")  # fmt: skip
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("cmd", choices=["extract", "table", "fit"])
+    ap.add_argument("cmd", choices=["extract", "table", "fit", "latency"])
     ap.add_argument("root", type=Path)
     ap.add_argument("--out", type=Path, default=Path("/tmp/edge"))
     ap.add_argument("--home", type=Path, default=Settings().home)
     ap.add_argument("--groups", type=Path, default=None)
+    ap.add_argument("--group-column", default=None, help="the groups CSV's column (sex, age)")
+    ap.add_argument("--n", type=int, default=100, help="latency: photos timed")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--edgeface", default="", help="extract: EdgeFace ONNX file")
     ap.add_argument("--mbf", default="", help="extract: w600k_mbf ONNX file (reference only)")
     a = ap.parse_args()
-    if a.cmd == "extract":
+    GROUP_COLUMN[0] = a.group_column
+    if a.cmd == "latency":
+        cmd_latency(a.root, a.home, a.n)
+    elif a.cmd == "extract":
         cmd_extract(a.root, a.out, a.home, a.workers, a.edgeface, a.mbf)
     elif a.cmd == "table":
         cmd_table(a.root, a.out, a.home, a.groups)

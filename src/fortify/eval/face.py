@@ -20,6 +20,7 @@ from typing import Any, Literal
 import numpy as np
 
 from fortify.config import Settings
+from fortify.errors import InvalidInput
 from fortify.eval.det import DetCurve, identification_det, verification_det
 from fortify.eval.groups import per_group
 from fortify.eval.metrics import (
@@ -28,7 +29,6 @@ from fortify.eval.metrics import (
     score_to_fpr_table,
     verification_rates,
 )
-from fortify.errors import InvalidInput
 from fortify.eval.protocol import all_pairs, list_identities, pair_scores, split_open_set
 from fortify.eval.templates import Outcome, extract_many, model_tag
 
@@ -134,7 +134,9 @@ def read_groups(path: Path, column: str | None = None) -> dict[str, str]:
     except (OSError, UnicodeDecodeError) as exc:
         raise InvalidInput(f"cannot read groups file {path}: {exc}") from exc
     col = 1
-    header = rows[0] if rows and rows[0][0].strip().lower() in ("identity", "id", "reference") else None
+    header = (
+        rows[0] if rows and rows[0][0].strip().lower() in ("identity", "id", "reference") else None
+    )
     if header is not None:
         rows = rows[1:]
         if column is not None:

