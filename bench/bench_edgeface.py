@@ -14,6 +14,7 @@ per photo and stores the unit templates of the face and of its mirror image for:
 * ``s``: SFace aligned from the mean of YuNet's and dlib's points (the v2 crop, 128-d);
 * ``e``: EdgeFace-S (gamma 0.5; Idiap, BSD-3-Clause; 512-d) on the same crop;
 * ``ey``: EdgeFace on the crop aligned from YuNet's own five points;
+* ``ed``: EdgeFace on the crop aligned from dlib's five points alone;
 * ``m`` (reference only, optional): InsightFace's ``w600k_mbf`` (MobileFaceNet trained on
   WebFace600K, non-commercial research terms) on the v2 crop.
 
@@ -40,11 +41,11 @@ from fortify.errors import FortifyError
 from fortify.eval.face import evaluate_face, read_groups
 from fortify.eval.protocol import all_pairs, list_identities, pair_scores
 from fortify.matching.calibration import Calibration
-from fortify.modalities.face.arcface_onnx import ARCFACE_TEMPLATE_112, align
+from fortify.modalities.face.arcface_onnx import ARCFACE_TEMPLATE_112, align, aligned_crop
 from fortify.modalities.face.engine import Engine
 from fortify.modalities.face.fused import FusedExtractor
 
-PARTS = ("d", "s", "e", "ey", "m")
+PARTS = ("d", "s", "e", "ey", "ed", "m")
 GROUP_COLUMN: list[str | None] = [None]
 _eng: Engine | None = None
 _sess: dict[str, Any] = {}
@@ -54,7 +55,9 @@ def _init(home: str, edgeface: str, mbf: str) -> None:
     import onnxruntime as ort
 
     global _eng
-    _eng = Engine(Settings(home=Path(home), embed_threads=1)).prepare()
+    _eng = Engine(
+        Settings(home=Path(home), embed_threads=1, face_model="fused-dlib-sface-v2")
+    ).prepare()
     so = ort.SessionOptions()
     so.intra_op_num_threads = so.inter_op_num_threads = 1
     for k, p in (("e", edgeface), ("m", mbf)):
@@ -98,6 +101,7 @@ def _one(path: str) -> tuple[str, Any]:
             r["e"] = _embed("e", crop)
             yc = align(im, np.asarray(det.landmarks, np.float64), ARCFACE_TEMPLATE_112, 112)
             r["ey"] = _embed("e", yc)
+            r["ed"] = _embed("e", aligned_crop(im, det, "dlib5"))
         if "m" in _sess:
             r["m"] = _embed("m", crop)
         return path, r
@@ -165,6 +169,7 @@ COMBOS: dict[str, tuple[str, ...]] = {
     "SFace": ("s",),
     "EdgeFace (v2 points)": ("e",),
     "EdgeFace (YuNet points)": ("ey",),
+    "EdgeFace (dlib points)": ("ed",),
     "EdgeFace, no mirror": ("e-noflip",),
     "w600k_mbf (reference, non-commercial)": ("m",),
     "dlib + SFace (v2 default)": ("d", "s"),

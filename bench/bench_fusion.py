@@ -295,7 +295,7 @@ def cmd_table(root: Path, home: Path, groups_csv: Path | None, plots: Path | Non
 
 def cmd_latency(root: Path, home: Path, n: int) -> None:
     """Per-stage latency of a probe on one core: wall and CPU (process) time, median."""
-    eng = Engine(Settings(home=home, embed_threads=1)).prepare()
+    eng = Engine(Settings(home=home, embed_threads=1, face_model="fused-dlib-sface-v2")).prepare()
     ex = eng.extractor
     assert isinstance(ex, FusedExtractor)
     paths = sorted(p for ps in list_identities(root).values() for p in ps)[:: max(1, 4163 // n)]
