@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -57,3 +58,23 @@ def test_per_group_ratio_and_label_checks() -> None:
     assert res.fpir_ratio_worst_to_best == pytest.approx(1.0)
     with pytest.raises(ValueError, match="mated_groups"):
         per_group([0.9], [1], ["a", "b"], [0.1], ["a"])
+
+
+def test_read_groups_by_column(tmp_path: Path) -> None:
+    from fortify.errors import InvalidInput
+    from fortify.eval.face import read_groups
+
+    f = tmp_path / "g.csv"
+    f.write_text("identity,sex,age\n1,female,young\n2,male,\n3,male,older\n")
+    assert read_groups(f) == {"1": "female", "2": "male", "3": "male"}
+    # an empty label is no label: that identity counts as unknown
+    assert read_groups(f, "age") == {"1": "young", "3": "older"}
+    assert read_groups(f, "AGE") == read_groups(f, "age")
+    with pytest.raises(InvalidInput, match="no column 'height'"):
+        read_groups(f, "height")
+    (tmp_path / "n.csv").write_text("1,a\n2,b\n")
+    assert read_groups(tmp_path / "n.csv") == {"1": "a", "2": "b"}
+    with pytest.raises(InvalidInput, match="no header row"):
+        read_groups(tmp_path / "n.csv", "sex")
+    with pytest.raises(InvalidInput, match="cannot read"):
+        read_groups(tmp_path / "missing.csv")

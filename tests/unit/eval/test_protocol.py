@@ -102,3 +102,15 @@ def test_all_pairs_counts_and_subsample() -> None:
     _, sub = all_pairs(labels, max_impostor_pairs=1000, seed=2)
     _, again = all_pairs(labels, max_impostor_pairs=1000, seed=2)
     assert len(sub) == 1000 and np.array_equal(sub, again)
+
+
+def test_pair_scores_equal_gathered_inner_products() -> None:
+    from fortify.eval.protocol import pair_scores
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(50, 512)).astype(np.float32)
+    gen, imp = all_pairs([i // 5 for i in range(50)])
+    for pairs in (gen, imp):
+        want = np.einsum("ij,ij->i", x[pairs[:, 0]], x[pairs[:, 1]])
+        assert np.allclose(pair_scores(x, pairs), want, atol=1e-4)
+        assert np.allclose(pair_scores(x, pairs, block=7), want, atol=1e-4)
