@@ -174,6 +174,10 @@ def evaluate_face(
     same folders."""
     t_start = time.perf_counter()
     folders = list_identities(root)
+    if max_identities is not None and 0 < max_identities < len(folders):
+        # the seeded subset first, so a quick run extracts only its own photos
+        pick = np.random.default_rng(seed).permutation(np.array(sorted(folders), dtype=object))
+        folders = {k: folders[k] for k in sorted(pick[:max_identities].tolist())}
     every = sorted(p for ps in folders.values() for p in ps)
     secs: list[float] = []
     if outcomes is None:
