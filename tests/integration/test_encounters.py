@@ -39,6 +39,7 @@ def test_calibrated_threshold_by_default(
     g = Gallery(make_settings(home, match_threshold=None, target_fpir=0.01), engine=engine)
     r = g.identify(people[3][1][1], operator=admin, purpose="test: calibrated")
     assert r["threshold_source"] == "calibrated" and r["target_fpir"] == 0.01
+    assert r["calibration_basis"] == "per_probe"  # a small gallery: each probe's own rate
     assert 0.3 < r["threshold"] < 0.6  # EdgeFace cosines (0.41 at FPIR 0.01, 99 ids)
     assert all(c["score"] >= r["threshold"] for c in r["candidates"])
     g.close()

@@ -177,6 +177,7 @@ def register(cli: click.Group) -> None:
                 groups=labels,
                 progress=lambda d, n: bar.update(task, completed=d, total=n),
                 merge_duplicates=merge_duplicates,
+                probe_tail=calibration_out is not None,
             )
         m = report.metrics
         if plots is not None:
@@ -201,6 +202,7 @@ def register(cli: click.Group) -> None:
                     "flip_average": settings.flip_average,
                     "detector": settings.detector,
                 },
+                report.probe_tail,
             )
             m["calibration"] = str(calibration_out)
         if as_json:

@@ -31,6 +31,8 @@ from fortify.eval.metrics import (
 )
 from fortify.eval.protocol import all_pairs, list_identities, pair_scores, split_open_set
 from fortify.eval.templates import Outcome, extract_many, model_tag
+from fortify.matching.probe_tail import ProbeTail
+from fortify.matching.probe_tail import probe_tail as probe_tail_table
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +45,8 @@ class FaceEvalReport:
     nonmated_top: np.ndarray[Any, Any] | None = None
     """Best score of each acquired non-mated probe (for calibration checks)."""
     gallery_templates: int = 0
+    probe_tail: ProbeTail | None = None
+    """The per-probe impostor tail (with ``probe_tail=True``; for ``--calibration-out``)."""
 
 
 def _per_identity_max(
@@ -167,6 +171,7 @@ def evaluate_face(
     merge_duplicates: bool = True,
     outcomes: dict[str, Outcome] | None = None,
     duplicate_outcomes: dict[str, Outcome] | None = None,
+    probe_tail: bool = False,
 ) -> FaceEvalReport:
     """``outcomes`` (path -> template or failure code) skips extraction (bench scripts);
     ``duplicate_outcomes`` (same keys) are the templates the label-noise merge compares
@@ -318,4 +323,6 @@ def evaluate_face(
             failed_mated_groups=fm,
             failed_nonmated_groups=fn,
         ).to_dict()
-    return FaceEvalReport(metrics, curves, score_to_fpr_table(ims), top_non, len(gallery))
+    table = score_to_fpr_table(ims)
+    tail = probe_tail_table(x, [str(v) for v in labels], table.scores) if probe_tail else None
+    return FaceEvalReport(metrics, curves, table, top_non, len(gallery), tail)

@@ -37,6 +37,12 @@ def calibration(self: Gallery, modality: str = "face") -> Calibration | None:
     return self.calibration_cache[modality]
 
 
+def calibration_basis(self: Gallery, modality: str, gallery_size: int) -> str | None:
+    """``per_probe`` or ``pooled``: which estimate set a calibrated threshold (or None)."""
+    cal = calibration(self, modality)
+    return cal.basis(max(1, gallery_size)) if cal is not None else None
+
+
 def _find_calibration(self: Gallery, modality: str = "face") -> Calibration | None:
     model_id = self.index_for(modality).model_id
     for directory in (self.settings.home / "calibration", None):

@@ -22,7 +22,12 @@ from fortify.gallery.captures import capture_row, published, retain_until
 from fortify.gallery.doc_capture import carry_document
 from fortify.gallery.fused import fused_audit, fused_ranking
 from fortify.gallery.oversight import make_filter, scoped, summary_row
-from fortify.gallery.ranking import consistency, decision_threshold, rank_candidates
+from fortify.gallery.ranking import (
+    calibration_basis,
+    consistency,
+    decision_threshold,
+    rank_candidates,
+)
 from fortify.gallery.rowdigest import encounter_digest
 from fortify.governance.duties import annotate_disputes, check_confirmer
 from fortify.imaging import read_bytes
@@ -280,6 +285,9 @@ def _result(
         "threshold_source": source,
         "target_fpir": self.settings.target_fpir if source == "calibrated" else None,
         "threshold_resolution_limited": limited,
+        "calibration_basis": calibration_basis(self, modality, index.ntotal)
+        if source == "calibrated"
+        else None,
         "model": index.model_id,
         "model_version": last.template.model_version if last else "",
         "created_at": created.isoformat(),

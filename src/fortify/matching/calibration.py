@@ -9,6 +9,13 @@ non-mated search returns any candidate at or above score ``s`` is estimated as
 so the operating threshold for a target FPIR solves ``FMR(t) = 1 - (1 - FPIR) ** (1/N)``.
 Templates of one person are correlated, so treating them as independent overstates
 FPIR a little: the estimate errs on the side of caution.
+
+Tables made since issue 13's third round also carry a per-probe tail
+(:mod:`fortify.matching.probe_tail`): for galleries up to the size each calibration probe
+was compared against, FPIR is the mean over probes of each probe's own chance of any hit,
+which does not count a probe that reaches many gallery photos as many false positives.
+Beyond that size, and for older tables, the pooled estimate above is used
+(:meth:`Calibration.basis`).
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ import numpy as np
 
 from fortify.errors import ConfigError
 from fortify.eval.metrics import FmrTable
+from fortify.matching.probe_tail import ProbeTail
 
 log = logging.getLogger(__name__)
 
@@ -37,19 +45,30 @@ class Calibration:
     table: FmrTable
     source: str
     meta: dict[str, Any]
+    tail: ProbeTail | None = None
+
+    def basis(self, gallery_size: int) -> str:
+        """``per_probe`` where the per-probe tail speaks for this gallery size, else ``pooled``."""
+        if self.tail is not None and max(1, gallery_size) <= self.tail.max_size:
+            return "per_probe"
+        return "pooled"
 
     def fmr(self, score: float) -> float:
         return float(self.table.estimate_many(np.asarray([score]))[0])
 
     def fpir(self, score: float, gallery_size: int) -> float:
         """Estimated chance that a non-mated search reaches ``score`` in this gallery."""
-        f = self.fmr(score)
         n = max(1, gallery_size)
+        if self.tail is not None and self.basis(n) == "per_probe":
+            return float(self.tail.fpir_at([score], n)[0])
+        f = self.fmr(score)
         return float(-math.expm1(n * math.log1p(-min(f, 1 - 1e-15))))
 
     def threshold(self, target_fpir: float, gallery_size: int) -> tuple[float, bool]:
         """(threshold, resolution_limited) for a target FPIR at this gallery size."""
         n = max(1, gallery_size)
+        if self.tail is not None and self.basis(n) == "per_probe":
+            return self.tail.threshold(target_fpir, n)
         per_comparison = -math.expm1(math.log1p(-target_fpir) / n)
         scores, fmr = self.table.scores, self.table.fmr
         ok = np.nonzero(fmr <= per_comparison)[0]
@@ -63,15 +82,23 @@ class Calibration:
             "model_id": self.model_id,
             "source": self.source,
             "table": self.table.to_dict(),
+            **({"probe_tail": self.tail.to_dict()} if self.tail is not None else {}),
             **{"meta": self.meta},
         }
 
 
-def save_calibration(path: Path, model_id: str, table: FmrTable, meta: dict[str, Any]) -> None:
+def save_calibration(
+    path: Path,
+    model_id: str,
+    table: FmrTable,
+    meta: dict[str, Any],
+    tail: ProbeTail | None = None,
+) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(
-        json.dumps({"model_id": model_id, "meta": meta, "table": table.to_dict()}, indent=1)
-    )
+    data: dict[str, Any] = {"model_id": model_id, "meta": meta, "table": table.to_dict()}
+    if tail is not None:
+        data["probe_tail"] = tail.to_dict()
+    path.write_text(json.dumps(data, indent=1))
 
 
 @cache
@@ -81,8 +108,9 @@ def load_calibration(model_id: str, directory: Path | None = None) -> Calibratio
     try:
         data = json.loads(path.read_text())
         table = FmrTable.from_dict(data["table"])
-    except (OSError, ValueError, KeyError) as exc:
+        tail = ProbeTail.from_dict(data["probe_tail"]) if "probe_tail" in data else None
+    except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ConfigError(f"no usable calibration for model {model_id} at {path}: {exc}") from exc
     if data.get("model_id") != model_id:
         raise ConfigError(f"calibration {path} is for {data.get('model_id')}, not {model_id}")
-    return Calibration(model_id, table, str(path), dict(data.get("meta", {})))
+    return Calibration(model_id, table, str(path), dict(data.get("meta", {})), tail)

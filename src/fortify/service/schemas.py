@@ -88,6 +88,11 @@ class SearchPublic(BaseModel):
     threshold_source: str = Field(default="fixed", description='"calibrated" or "fixed"')
     target_fpir: float | None = None
     threshold_resolution_limited: bool = False
+    calibration_basis: str | None = Field(
+        default=None,
+        description='How the calibrated threshold was estimated: "per_probe" (each '
+        'calibration photo\'s own false-match rate) or "pooled" (all comparisons as one).',
+    )
     captures: int = 1
     consistency: ConsistencyPublic | None = None
     confirmed_identity_id: str | None = None
