@@ -329,6 +329,40 @@ def cmd_fit(root: Path, out: Path, home: Path, groups_csv: Path | None, seed: in
               f" {c['false_positives']} / {c['nonmated']} |")  # fmt: skip
 
 
+def cmd_calcheck(root: Path, out: Path, home: Path, seed: int, parts: str) -> None:
+    """Calibration fitted on one half, applied to the other: pooled vs per-probe tail.
+
+    Galleries of one photo per identity (~50 templates) and of all but one (~1,000).
+    ``parts`` picks the template: ``e`` (EdgeFace) or ``d+s`` (the v2 fusion, 0.7 / 0.3).
+    """
+    from fortify.matching.calibration import Calibration
+
+    fails, paths, units = load(out)
+    st = Settings(home=home, detector="yunet", face_model="dlib-resnet-v1")
+    fit_root, test_root = halves(root, out, seed)
+    w = {"e": 1.0} if parts == "e" else {"d": 0.7, "s": 0.3}
+    o = _outcomes(fails, paths, fuse_parts(units, w))
+    head = "| fitted on -> applied to | enrolled | gallery | target |"
+    print(head + " pooled: threshold, achieved (FPs) | per probe: threshold, achieved (FPs) |")
+    print("|---|---|---|---|---|---|")
+    for a, b, tag in ((fit_root, test_root, "fit -> test"), (test_root, fit_root, "test -> fit")):
+        ra = evaluate_face(a, st, outcomes=o, label="cal", duplicate_outcomes=_DUP, probe_tail=True)
+        assert ra.impostor_table is not None
+        pooled = Calibration("x", ra.impostor_table, tag, {})
+        per = Calibration("x", ra.impostor_table, tag, {}, ra.probe_tail)
+        for enroll in ("one", "all_but_one"):
+            rb = evaluate_face(b, st, outcomes=o, label="t", enroll=enroll, duplicate_outcomes=_DUP)  # type: ignore[arg-type]
+            assert rb.nonmated_top is not None
+            n, top = rb.gallery_templates, rb.nonmated_top
+            for target in (0.1, 0.01):
+                cells = []
+                for cal in (pooled, per):
+                    t, _ = cal.threshold(target, n)
+                    h = int((top >= t).sum())
+                    cells.append(f"{t:.3f}, {h / len(top):.4f} ({h}/{len(top)})")
+                print(f"| {tag} | {enroll} | {n} | {target} | {cells[0]} | {cells[1]} |")
+
+
 def cmd_latency(root: Path, home: Path, n: int) -> None:
     """Per-stage latency of a probe with the default model (``edgeface-s-v1``), medians.
 
@@ -376,7 +410,8 @@ def cmd_latency(root: Path, home: Path, n: int) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("cmd", choices=["extract", "table", "fit", "latency"])
+    ap.add_argument("cmd", choices=["extract", "table", "fit", "calcheck", "latency"])
+    ap.add_argument("--parts", default="e", choices=["e", "d+s"], help="calcheck: template")
     ap.add_argument("root", type=Path)
     ap.add_argument("--out", type=Path, default=Path("/tmp/edge"))
     ap.add_argument("--home", type=Path, default=Settings().home)
@@ -391,6 +426,8 @@ def main() -> None:
     GROUP_COLUMN[0] = a.group_column
     if a.cmd == "latency":
         cmd_latency(a.root, a.home, a.n)
+    elif a.cmd == "calcheck":
+        cmd_calcheck(a.root, a.out, a.home, a.seed, a.parts)
     elif a.cmd == "extract":
         cmd_extract(a.root, a.out, a.home, a.workers, a.edgeface, a.mbf)
     elif a.cmd == "table":
