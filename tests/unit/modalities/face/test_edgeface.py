@@ -81,3 +81,15 @@ def test_bad_crop_shape_is_refused(eng: Engine) -> None:
     assert isinstance(ex, EdgeFaceExtractor)
     with pytest.raises(ValueError, match="112x112"):
         ex.embed(np.zeros((2, 100, 100, 3), np.uint8))
+
+
+def test_cascade_fallback_faces_get_a_template(
+    eng: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    img = load_image(celeba_identities(1)[0][1][0])
+    want = eng.process(img, face="largest").template.vector
+    monkeypatch.setattr(eng.detector, "yunet", lambda image: [])  # YuNet finds nothing
+    [d] = eng.detect(img)
+    t = eng.extract(img, d)
+    assert t.model_id == MODEL_ID and t.vector.shape == (512,)
+    assert float(t.vector @ want) > 0.8  # the same face, from the cascade's points
