@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -132,15 +133,20 @@ def test_transparency_report_is_aggregate_only(
     html = paths["html"].read_text()
     assert paths["pdf"].read_bytes().startswith(b"%PDF")
     assert html.count("<img") >= 5 and r["policy"]["digest"] in html
-    public = html + paths["json"].read_text()
+    raw = html + paths["json"].read_text()
+    # digests and chain hashes are random hex: a short reference like "7202" can occur
+    # inside one by chance, which is not a leak, so they are blanked for the short secrets
+    public = re.sub(r"\b[0-9a-f]{16,}\b", "<hex>", raw)
     with enrolled.db.session() as sess:
         from sqlalchemy import select
 
         from fortify.store.tables import Identity
 
         ids = list(sess.scalars(select(Identity.id)))
-    for secret in (*NAMES, *PURPOSES, *CASES, *refs, *ids, "local:", "wrong date of birth"):
+    for secret in (*NAMES, *PURPOSES, *CASES, *refs, "local:", "wrong date of birth"):
         assert secret not in public, secret
+    for identity_id in ids:  # 32 hex digits themselves: checked against the raw text
+        assert identity_id not in raw, identity_id
     assert parse_period("2026-Q4").start.month == 10 and parse_period("2026-Q4").end.year == 2027
     with pytest.raises(FortifyError):
         parse_period("Q4-2026")
