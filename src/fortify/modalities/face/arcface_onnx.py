@@ -129,6 +129,61 @@ def aligned_crop(
     return align(image, pts, ARCFACE_TEMPLATE_112, size)
 
 
+class TemplateCropEmbedder:
+    """Base of the shipped 112x112 ArcFace-template embedders (SFace, EdgeFace).
+
+    A subclass opens its ONNX file with :meth:`_open`, sets ``model_id``, ``dim``,
+    ``model_version`` and ``model_digest``, and implements :meth:`embed`; the crop from the
+    chosen five points, the unit vectors and the templates are the same for all of them.
+    """
+
+    model_id: str
+    dim: int
+    size = 112
+    model_version: str
+    model_digest: str
+
+    def __init__(self, points: AlignPoints) -> None:
+        self.points = points
+
+    def _open(self, path: Path, threads: int) -> None:
+        self._session = make_session(path, threads)
+        self._input = self._session.get_inputs()[0].name
+        self._output = self._session.get_outputs()[0].name
+
+    def _crops(self, crops: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
+        """``crops`` as float (N, 112, 112, 3); one crop may come without the N axis."""
+        x = np.asarray(crops, np.float32)
+        if x.ndim == 3:
+            x = x[None]
+        if x.shape[1:] != (self.size, self.size, 3):
+            raise ValueError(f"expected RGB crops of 112x112, got {x.shape}")
+        return x
+
+    def embed(self, crops: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
+        """Raw embeddings (N, dim) of N aligned RGB crops (N, 112, 112, 3)."""
+        raise NotImplementedError
+
+    def unit_vectors(self, crops: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
+        """Unit templates (N, dim) of N aligned crops."""
+        return np.stack(
+            [
+                np.asarray(v / max(float(np.linalg.norm(v)), 1e-12), np.float32)
+                for v in self.embed(crops)
+            ]
+        )
+
+    def crop(self, image: RGBImage, detection: Detection) -> RGBImage:
+        return aligned_crop(image, detection, self.points, self.size)
+
+    def extract_chip(self, chip: RGBImage) -> Template:
+        v = self.unit_vectors(np.asarray(chip, np.uint8))[0]
+        return Template(v, self.model_id, self.model_version, self.model_digest)
+
+    def extract(self, image: RGBImage, detection: Detection) -> Template:
+        return self.extract_chip(self.crop(image, detection))
+
+
 @cache
 def _predictor68() -> tuple[Any, Any, threading.Lock]:
     """dlib, its 68-point predictor (~100 MB, loaded once per process) and a lock for it."""

