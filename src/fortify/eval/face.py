@@ -110,10 +110,16 @@ def merge_duplicate_identities(
     return merged, [g for g in groups.values() if len(g) > 1]
 
 
-def _dlib_part(outcomes: dict[str, Outcome], settings: Settings) -> dict[str, Outcome]:
-    """The duplicate test's cosine (0.995) is set for dlib's ResNet: use its part of a fused one."""
+def _duplicate_view(
+    outcomes: dict[str, Outcome], settings: Settings
+) -> tuple[dict[str, Outcome], float]:
+    """The templates and cosine the same-photograph test compares for this model.
+
+    The 0.995 is set for dlib's ResNet, so a fused template is compared by its dlib part;
+    EdgeFace has its own cosine (:data:`DUPLICATE_COSINE_BY_MODEL`).
+    """
     if not settings.face_model.startswith("fused-dlib-sface-"):
-        return outcomes
+        return outcomes, DUPLICATE_COSINE_BY_MODEL.get(settings.face_model, DUPLICATE_COSINE)
     from fortify.modalities.face.fused import split
 
     out: dict[str, Outcome] = {}
@@ -123,7 +129,7 @@ def _dlib_part(outcomes: dict[str, Outcome], settings: Settings) -> dict[str, Ou
         else:
             d = split(v)[0]
             out[k] = (d / max(float(np.linalg.norm(d)), 1e-12)).astype(np.float32)
-    return out
+    return out, DUPLICATE_COSINE
 
 
 def read_groups(path: Path, column: str | None = None) -> dict[str, str]:
@@ -193,16 +199,11 @@ def evaluate_face(
         outcomes = {str(p): outcomes[str(p.resolve())] for p in every}
     merges: list[list[str]] = []
     if merge_duplicates:
-        dup = (
-            _dlib_part(outcomes, settings)
-            if duplicate_outcomes is None
-            else {str(p): duplicate_outcomes[str(p.resolve())] for p in every}
-        )
-        thr = (
-            DUPLICATE_COSINE
-            if duplicate_outcomes is not None
-            else DUPLICATE_COSINE_BY_MODEL.get(settings.face_model, DUPLICATE_COSINE)
-        )
+        if duplicate_outcomes is None:
+            dup, thr = _duplicate_view(outcomes, settings)
+        else:  # a bench's dlib templates, so rows of every model merge the same folders
+            dup = {str(p): duplicate_outcomes[str(p.resolve())] for p in every}
+            thr = DUPLICATE_COSINE
         folders, merges = merge_duplicate_identities(folders, dup, thr)
     split = split_open_set(
         folders,
