@@ -25,18 +25,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from face_parts import extract_all, save_parts, split_results
 
 from fortify.config import Settings
 from fortify.errors import FortifyError
 from fortify.eval.face import evaluate_face, read_groups
-from fortify.eval.protocol import list_identities
 from fortify.modalities.face.arcface_onnx import ARCFACE_TEMPLATE_112, align
 from fortify.modalities.face.engine import Engine
 from fortify.modalities.face.fused import DLIB_WEIGHT, FusedExtractor, fuse
@@ -95,25 +93,10 @@ def _one(path: str) -> tuple[str, Any, float]:
 
 
 def cmd_extract(root: Path, out: Path, home: Path, workers: int) -> None:
-    paths = sorted(str(p.resolve()) for ps in list_identities(root).values() for p in ps)
-    res: dict[str, Any] = {}
-    t0 = time.perf_counter()
-    with ProcessPoolExecutor(workers, initializer=_init, initargs=(str(home),)) as pool:
-        for i, (p, v, _) in enumerate(pool.map(_one, paths, chunksize=8)):
-            res[p] = v
-            if i % 200 == 0:
-                print(f"{i}/{len(paths)} {time.perf_counter() - t0:.0f}s", file=sys.stderr)
-    ok = [(p, v) for p, v in res.items() if not isinstance(v, str)]
-    fail = [(p, v) for p, v in res.items() if isinstance(v, str)]
-    out.mkdir(parents=True, exist_ok=True)
-    np.savez(
-        out / "align.npz",
-        ok_paths=np.array([p for p, _ in ok]),
-        ok=np.stack([v for _, v in ok]),
-        fail_paths=np.array([p for p, _ in fail], dtype=str),
-        fail_codes=np.array([c for _, c in fail], dtype=str),
-    )
-    print(f"{len(paths)} images, {len(fail)} failures, {time.perf_counter() - t0:.0f} s")
+    res, _, wall = extract_all(root, workers, _init, (str(home),), _one)
+    ok, fail = split_results(res)
+    save_parts(out / "align.npz", [p for p, _ in ok], fail, ok=np.stack([v for _, v in ok]))
+    print(f"{len(res)} images, {len(fail)} failures, {wall:.0f} s")
 
 
 def _u(v: np.ndarray) -> np.ndarray:  # type: ignore[type-arg]

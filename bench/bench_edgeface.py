@@ -28,13 +28,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from face_parts import OneResult, Timed, extract_all, probe_latency, save_parts, split_results
 
 from fortify.config import Settings
 from fortify.errors import FortifyError
@@ -42,6 +41,7 @@ from fortify.eval.face import evaluate_face, read_groups
 from fortify.eval.protocol import all_pairs, list_identities, pair_scores
 from fortify.matching.calibration import Calibration
 from fortify.modalities.face.arcface_onnx import ARCFACE_TEMPLATE_112, align, aligned_crop
+from fortify.modalities.face.edgeface import EdgeFaceExtractor
 from fortify.modalities.face.engine import Engine
 from fortify.modalities.face.fused import FusedExtractor
 
@@ -75,8 +75,9 @@ def _embed(k: str, crop: np.ndarray) -> np.ndarray:  # type: ignore[type-arg]
     return np.stack(out).astype(np.float32)
 
 
-def _one(path: str) -> tuple[str, Any]:
+def _one(path: str) -> OneResult:
     assert _eng is not None
+    t0 = time.perf_counter()
     try:
         im = _eng.load(path)
         det, _ = _eng.acquire(im, face="largest")
@@ -104,33 +105,17 @@ def _one(path: str) -> tuple[str, Any]:
             r["ed"] = _embed("e", aligned_crop(im, det, "dlib5"))
         if "m" in _sess:
             r["m"] = _embed("m", crop)
-        return path, r
+        return path, r, time.perf_counter() - t0
     except FortifyError as exc:
-        return path, exc.code
+        return path, exc.code, time.perf_counter() - t0
 
 
 def cmd_extract(root: Path, out: Path, home: Path, workers: int, edge: str, mbf: str) -> None:
-    paths = sorted(str(p.resolve()) for ps in list_identities(root).values() for p in ps)
-    res: dict[str, Any] = {}
-    t0 = time.perf_counter()
-    init = (str(home), edge, mbf)
-    with ProcessPoolExecutor(workers, initializer=_init, initargs=init) as pool:
-        for i, (p, v) in enumerate(pool.map(_one, paths, chunksize=8)):
-            res[p] = v
-            if i % 200 == 0:
-                print(f"{i}/{len(paths)} {time.perf_counter() - t0:.0f}s", file=sys.stderr)
-    ok = [(p, v) for p, v in res.items() if not isinstance(v, str)]
-    fail = [(p, v) for p, v in res.items() if isinstance(v, str)]
-    out.mkdir(parents=True, exist_ok=True)
+    res, _, wall = extract_all(root, workers, _init, (str(home), edge, mbf), _one)
+    ok, fail = split_results(res)
     arrays = {k: np.stack([v[k] for _, v in ok]) for k in PARTS if k in ok[0][1]}
-    np.savez(
-        out / "parts3.npz",
-        ok_paths=np.array([p for p, _ in ok]),
-        fail_paths=np.array([p for p, _ in fail], dtype=str),
-        fail_codes=np.array([c for _, c in fail], dtype=str),
-        **arrays,
-    )
-    print(f"{len(paths)} images, {len(fail)} failures, {time.perf_counter() - t0:.0f} s")
+    save_parts(out / "parts3.npz", [p for p, _ in ok], fail, **arrays)
+    print(f"{len(res)} images, {len(fail)} failures, {wall:.0f} s")
 
 
 def _u(v: np.ndarray) -> np.ndarray:  # type: ignore[type-arg]
@@ -368,44 +353,15 @@ def cmd_latency(root: Path, home: Path, n: int) -> None:
 
     Run pinned to one core (``taskset -c 1``); onnxruntime and OpenCV use one thread.
     """
-    import cv2
-
-    cv2.setNumThreads(1)
     eng = Engine(Settings(home=home, embed_threads=1)).prepare()
     ex = eng.extractor
-    paths = sorted(p for ps in list_identities(root).values() for p in ps)[:: max(1, 4163 // n)]
-    stages: dict[str, list[tuple[float, float]]] = {}
+    assert isinstance(ex, EdgeFaceExtractor)
 
-    def timed(name: str, f: Any, *args: Any, **kw: Any) -> Any:
-        w0, c0 = time.perf_counter(), time.process_time()
-        out = f(*args, **kw)
-        stages.setdefault(name, []).append((time.perf_counter() - w0, time.process_time() - c0))
-        return out
+    def template(im: Any, det: Any, timed: Timed) -> None:
+        crop = timed("alignment (mean of both point sets)", ex.crop, im, det)
+        timed("EdgeFace x2 (face + mirror)", ex.unit_vectors, np.stack([crop, crop[:, ::-1]]))
 
-    for p in paths[:n]:
-        data = p.read_bytes()
-        w0, c0 = time.perf_counter(), time.process_time()
-        im = timed("decode", eng.load, data)
-        try:
-            det, _ = timed(
-                "detect (YuNet + dlib 5 points + quality)", eng.acquire, im, face="largest"
-            )
-        except FortifyError:
-            continue
-        crop = timed("alignment (mean of both point sets)", ex.crop, im, det)  # type: ignore[attr-defined]
-        timed("EdgeFace x2 (face + mirror)", ex.unit_vectors, np.stack([crop, crop[:, ::-1]]))  # type: ignore[attr-defined]
-        stages.setdefault("probe total", []).append(
-            (time.perf_counter() - w0, time.process_time() - c0)
-        )
-    print(f"model {eng.model_id}: {ex.model_version}")
-    print(
-        f"| stage ({len(stages['probe total'])} photos) | p50 wall ms | p50 CPU ms | p90 wall ms |"
-    )
-    print("|---|---|---|---|")
-    for k, v in stages.items():
-        a = np.array(v) * 1000
-        print(f"| {k} | {np.median(a[:, 0]):.1f} | {np.median(a[:, 1]):.1f} |"
-              f" {np.percentile(a[:, 0], 90):.1f} |")  # fmt: skip
+    probe_latency(eng, root, n, template)
 
 
 def main() -> None:

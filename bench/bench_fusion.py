@@ -24,13 +24,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from face_parts import Timed, extract_all, probe_latency, save_parts, split_results
 
 from fortify.config import Settings
 from fortify.errors import FortifyError
@@ -104,28 +103,11 @@ def load_parts(out: Path) -> dict[str, Any]:
 
 
 def cmd_extract(root: Path, out: Path, home: Path, workers: int) -> None:
-    paths = sorted(str(p.resolve()) for ps in list_identities(root).values() for p in ps)
-    results: dict[str, Any] = {}
-    secs: list[float] = []
-    t0 = time.perf_counter()
-    with ProcessPoolExecutor(workers, initializer=_init, initargs=(str(home),)) as pool:
-        for i, (p, v, s) in enumerate(pool.map(_one, paths, chunksize=8)):
-            results[p], _ = v, secs.append(s)
-            if i % 200 == 0:
-                print(f"{i}/{len(paths)}", file=sys.stderr, flush=True)
-    ok = [(p, v) for p, v in results.items() if not isinstance(v, str)]
-    fail = [(p, v) for p, v in results.items() if isinstance(v, str)]
-    out.mkdir(parents=True, exist_ok=True)
-    np.savez(
-        out / "parts.npz",
-        ok_paths=np.array([p for p, _ in ok]),
-        ok=np.stack([v for _, v in ok]),
-        fail_paths=np.array([p for p, _ in fail], dtype=str),
-        fail_codes=np.array([c for _, c in fail], dtype=str),
-    )
-    wall = time.perf_counter() - t0
+    results, secs, wall = extract_all(root, workers, _init, (str(home),), _one)
+    ok, fail = split_results(results)
+    save_parts(out / "parts.npz", [p for p, _ in ok], fail, ok=np.stack([v for _, v in ok]))
     print(
-        f"{len(paths)} images, {len(fail)} failures, {len(paths) / wall:.1f} img/s with"
+        f"{len(results)} images, {len(fail)} failures, {len(results) / wall:.1f} img/s with"
         f" {workers} workers, p50 {np.median(secs) * 1000:.1f} ms/image (4 templates)"
     )
     seed_caches(out, home)
@@ -298,34 +280,13 @@ def cmd_latency(root: Path, home: Path, n: int) -> None:
     eng = Engine(Settings(home=home, embed_threads=1, face_model="fused-dlib-sface-v2")).prepare()
     ex = eng.extractor
     assert isinstance(ex, FusedExtractor)
-    paths = sorted(p for ps in list_identities(root).values() for p in ps)[:: max(1, 4163 // n)]
-    stages: dict[str, list[tuple[float, float]]] = {}
 
-    def timed(name: str, f: Any, *args: Any, **kw: Any) -> Any:
-        w0, c0 = time.perf_counter(), time.process_time()
-        out = f(*args, **kw)
-        stages.setdefault(name, []).append((time.perf_counter() - w0, time.process_time() - c0))
-        return out
-
-    for p in paths[:n]:
-        data = p.read_bytes()
-        w0, c0 = time.perf_counter(), time.process_time()
-        im = timed("decode", eng.load, data)
-        try:
-            det, _ = timed("detect (YuNet + dlib 5 points + chip)", eng.acquire, im, face="largest")
-        except FortifyError:
-            continue
+    def template(im: Any, det: Any, timed: Timed) -> None:
         timed("dlib ResNet x2 (flip)", ex._unit, ex.dlib, det.chip)
         crop = timed("SFace alignment", ex.sface.crop, im, det)
         timed("SFace x2 (flip)", ex._unit, ex.sface, crop)
-        stages.setdefault("probe total", []).append(
-            (time.perf_counter() - w0, time.process_time() - c0)
-        )
-    print(f"| stage ({len(stages['probe total'])} photos) | p50 wall ms | p50 CPU ms |")
-    print("|---|---|---|")
-    for k, v in stages.items():
-        a = np.array(v) * 1000
-        print(f"| {k} | {np.median(a[:, 0]):.1f} | {np.median(a[:, 1]):.1f} |")
+
+    probe_latency(eng, root, n, template)
 
 
 def main() -> None:
