@@ -127,6 +127,8 @@ def load(out: Path) -> tuple[dict[str, str], list[str], dict[str, np.ndarray]]: 
     fails = {str(p): str(c) for p, c in zip(z["fail_paths"], z["fail_codes"], strict=True)}
     units = {k: _u(z[k][:, 0] + z[k][:, 1]) for k in PARTS if k in z}
     units.update({f"{k}-noflip": z[k][:, 0] for k in ("e",) if k in z})
+    if "e" in units and "ey" in units:
+        units["e+ey"] = _u(units["e"] + units["ey"])
     _DUP.update(fails)
     _DUP.update(dict(zip([str(p) for p in z["ok_paths"]], units["d"], strict=True)))
     return fails, [str(p) for p in z["ok_paths"]], units
@@ -163,6 +165,15 @@ COMBOS: dict[str, tuple[str, ...]] = {
     "EdgeFace + dlib + SFace": ("e", "d", "s"),
     "w600k_mbf + dlib (reference)": ("m", "d"),
 }
+FIXED: dict[str, dict[str, float]] = {
+    "EdgeFace 0.7 + SFace 0.3": {"e": 0.7, "s": 0.3},
+    "EdgeFace 0.8 + SFace 0.2": {"e": 0.8, "s": 0.2},
+    "EdgeFace 0.7 + dlib 0.3": {"e": 0.7, "d": 0.3},
+    "EdgeFace 0.8 + dlib 0.2": {"e": 0.8, "d": 0.2},
+    "EdgeFace 0.6 + dlib 0.2 + SFace 0.2": {"e": 0.6, "d": 0.2, "s": 0.2},
+    "EdgeFace, v2-point and YuNet-point crops averaged": {"e+ey": 1.0},
+}
+"""Fixed weights ``table`` also reports (the z-norm weights favour dlib; these do not)."""
 
 
 _DUP: dict[str, Any] = {}  # the dlib templates: every row merges the same folders
@@ -230,10 +241,11 @@ def cmd_table(root: Path, out: Path, home: Path, groups_csv: Path | None) -> Non
     groups = read_groups(groups_csv, GROUP_COLUMN[0]) if groups_csv else None
     st = Settings(home=home, detector="yunet", face_model="dlib-resnet-v1")
     rows = []
-    for name, keys in COMBOS.items():
+    runs: dict[str, Any] = {**COMBOS, **FIXED}
+    for name, keys in runs.items():
         if not all(k in units for k in keys):
             continue
-        w = _weights(root, paths, units, keys)
+        w = keys if isinstance(keys, dict) else _weights(root, paths, units, keys)
         o = _outcomes(fails, paths, fuse_parts(units, w))
         rows.append(_row(name, _metrics(root, st, o, groups, name).metrics) | {"weights": w})
         print(json.dumps(rows[-1]), flush=True)
