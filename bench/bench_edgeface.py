@@ -1,7 +1,7 @@
 """Face-model bake-off with EdgeFace: every part once per photo, every combination, one run.
 
     nice python bench/bench_edgeface.py extract ../shared/data/faces/celeba --out /tmp/edge \
-        --edgeface PATH/edgeface_s_gamma_05.onnx [--mbf PATH/w600k_mbf.onnx]
+        [--mbf PATH/w600k_mbf.onnx]
     python bench/bench_edgeface.py table ../shared/data/faces/celeba --out /tmp/edge \
         --groups ../shared/data/faces/celeba-groups.csv
     python bench/bench_edgeface.py fit ../shared/data/faces/celeba --out /tmp/edge --seed 1 \
@@ -12,7 +12,8 @@ per photo and stores the unit templates of the face and of its mirror image for:
 
 * ``d``: dlib's ResNet on its 5-point chip (128-d);
 * ``s``: SFace aligned from the mean of YuNet's and dlib's points (the v2 crop, 128-d);
-* ``e``: EdgeFace-S (gamma 0.5; Idiap, BSD-3-Clause; 512-d) on the same crop;
+* ``e``: EdgeFace-S (gamma 0.5; Idiap, BSD-3-Clause; 512-d) on the same crop, by the
+  product's own ``EdgeFaceExtractor`` (so these are the templates the product makes);
 * ``ey``: EdgeFace on the crop aligned from YuNet's own five points;
 * ``ed``: EdgeFace on the crop aligned from dlib's five points alone;
 * ``m`` (reference only, optional): InsightFace's ``w600k_mbf`` (MobileFaceNet trained on
@@ -40,7 +41,7 @@ from fortify.errors import FortifyError
 from fortify.eval.face import evaluate_face, read_groups
 from fortify.eval.protocol import all_pairs, list_identities, pair_scores
 from fortify.matching.calibration import Calibration
-from fortify.modalities.face.arcface_onnx import ARCFACE_TEMPLATE_112, align, aligned_crop
+from fortify.modalities.face.arcface_onnx import aligned_crop, make_session
 from fortify.modalities.face.edgeface import EdgeFaceExtractor
 from fortify.modalities.face.engine import Engine
 from fortify.modalities.face.fused import FusedExtractor
@@ -48,29 +49,32 @@ from fortify.modalities.face.fused import FusedExtractor
 PARTS = ("d", "s", "e", "ey", "ed", "m")
 GROUP_COLUMN: list[str | None] = [None]
 _eng: Engine | None = None
-_sess: dict[str, Any] = {}
+_edge: EdgeFaceExtractor | None = None
+_mbf: Any = None  # the reference model's onnxruntime session, when --mbf names its file
 
 
-def _init(home: str, edgeface: str, mbf: str) -> None:
-    import onnxruntime as ort
-
-    global _eng
+def _init(home: str, mbf: str) -> None:
+    global _eng, _edge, _mbf
     _eng = Engine(
         Settings(home=Path(home), embed_threads=1, face_model="fused-dlib-sface-v2")
     ).prepare()
-    so = ort.SessionOptions()
-    so.intra_op_num_threads = so.inter_op_num_threads = 1
-    for k, p in (("e", edgeface), ("m", mbf)):
-        if p:
-            _sess[k] = ort.InferenceSession(p, so, providers=["CPUExecutionProvider"])
+    _edge = EdgeFaceExtractor(intra_op_num_threads=1)
+    if mbf:
+        _mbf = make_session(Path(mbf), 1)
 
 
-def _embed(k: str, crop: np.ndarray) -> np.ndarray:  # type: ignore[type-arg]
-    s = _sess[k]
+def _edgeface(crop: np.ndarray) -> np.ndarray:  # type: ignore[type-arg]
+    """EdgeFace unit templates of the crop and its mirror image (2, 512)."""
+    assert _edge is not None
+    return _edge.unit_vectors(np.stack([crop, crop[:, ::-1]]))
+
+
+def _mbf_units(crop: np.ndarray) -> np.ndarray:  # type: ignore[type-arg]
+    """w600k_mbf unit templates of the crop and its mirror image (2, 512), [-1, 1] input."""
     out = []
     for c in (crop, crop[:, ::-1]):
         x = ((c.astype(np.float32) - 127.5) / 127.5).transpose(2, 0, 1)[None]
-        v = s.run(None, {s.get_inputs()[0].name: np.ascontiguousarray(x)})[0][0]
+        v = _mbf.run(None, {_mbf.get_inputs()[0].name: np.ascontiguousarray(x)})[0][0]
         out.append(v / np.linalg.norm(v))
     return np.stack(out).astype(np.float32)
 
@@ -98,20 +102,18 @@ def _one(path: str) -> OneResult:
                 ]
             ),
         }
-        if "e" in _sess:
-            r["e"] = _embed("e", crop)
-            yc = align(im, np.asarray(det.landmarks, np.float64), ARCFACE_TEMPLATE_112, 112)
-            r["ey"] = _embed("e", yc)
-            r["ed"] = _embed("e", aligned_crop(im, det, "dlib5"))
-        if "m" in _sess:
-            r["m"] = _embed("m", crop)
+        r["e"] = _edgeface(crop)
+        r["ey"] = _edgeface(aligned_crop(im, det, "detector"))
+        r["ed"] = _edgeface(aligned_crop(im, det, "dlib5"))
+        if _mbf is not None:
+            r["m"] = _mbf_units(crop)
         return path, r, time.perf_counter() - t0
     except FortifyError as exc:
         return path, exc.code, time.perf_counter() - t0
 
 
-def cmd_extract(root: Path, out: Path, home: Path, workers: int, edge: str, mbf: str) -> None:
-    res, _, wall = extract_all(root, workers, _init, (str(home), edge, mbf), _one)
+def cmd_extract(root: Path, out: Path, home: Path, workers: int, mbf: str) -> None:
+    res, _, wall = extract_all(root, workers, _init, (str(home), mbf), _one)
     ok, fail = split_results(res)
     arrays = {k: np.stack([v[k] for _, v in ok]) for k in PARTS if k in ok[0][1]}
     save_parts(out / "parts3.npz", [p for p, _ in ok], fail, **arrays)
@@ -388,7 +390,6 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=100, help="latency: photos timed")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--edgeface", default="", help="extract: EdgeFace ONNX file")
     ap.add_argument("--mbf", default="", help="extract: w600k_mbf ONNX file (reference only)")
     a = ap.parse_args()
     GROUP_COLUMN[0] = a.group_column
@@ -397,7 +398,7 @@ def main() -> None:
     elif a.cmd == "calcheck":
         cmd_calcheck(a.root, a.out, a.home, a.seed, a.parts)
     elif a.cmd == "extract":
-        cmd_extract(a.root, a.out, a.home, a.workers, a.edgeface, a.mbf)
+        cmd_extract(a.root, a.out, a.home, a.workers, a.mbf)
     elif a.cmd == "table":
         cmd_table(a.root, a.out, a.home, a.groups)
     else:
