@@ -107,9 +107,9 @@ def distractors(n: int, probe_cyl: list[mcc.Cylinders], workers: int) -> dict[st
         for part in track(pool.map(_chunk, jobs), total=len(jobs), description="distractors"):
             parts.append(part)
     return {
-        k: [m for p in parts for m in p[k]][:n] if k == "minutiae" else np.concatenate(
-            [p[k] for p in parts]
-        )[:n]
+        k: [m for p in parts for m in p[k]][:n]
+        if k == "minutiae"
+        else np.concatenate([p[k] for p in parts])[:n]
         for k in parts[0]
     }
 
@@ -226,8 +226,14 @@ def main() -> None:
             },
             # the two-stage answer on the same probes: the best MCC score in the shortlist
             "two_stage_rank1_same_probes": {
-                f"L{L}": round(float(np.mean([_best(sc_all[k], ids[j, :L]) == ex_mates[k]
-                                              for k, j in enumerate(ex)])), 4)
+                f"L{L}": round(
+                    float(
+                        np.mean(
+                            [_best(sc_all[k], ids[j, :L]) == ex_mates[k] for k, j in enumerate(ex)]
+                        )
+                    ),
+                    4,
+                )
                 for L in args.shortlist
             },
         }

@@ -33,6 +33,11 @@ def train_bench(g: Any, *names: str) -> None:
     with g.write() as s:
         for name in names:
             record_training(
-                s, policy, name, course=BENCH_COURSE, completed=date.today(), expires=None,
+                s,
+                policy,
+                name,
+                course=BENCH_COURSE,
+                completed=date.today(),
+                expires=None,
                 recorded_by="bench",
             )

@@ -114,7 +114,8 @@ def test_export_csv_is_filtered_safe_and_audited(
     _encounter(enrolled, "officer1", "plain, with comma", case_id="C-9", decision="no_candidate")
     _encounter(enrolled, "other", "not exported", case_id="C-1")
     r = client.get(
-        "/v1/oversight/export.csv", headers=auth(tokens["supervisor"]),
+        "/v1/oversight/export.csv",
+        headers=auth(tokens["supervisor"]),
         params={"case_id": "C-9", "reason": "audit request 7"},
     )
     assert r.status_code == 200, r.text

@@ -51,21 +51,21 @@ purpose_codes = {{ C = "Criminal justice", T = "Traffic" }}
 [[sources]]
 name = "border"
 transport = "http"
-url = "{urls['ok']}"
+url = "{urls["ok"]}"
 [[sources]]
 name = "supervisors-only"
 transport = "http"
-url = "{urls['ok']}"
+url = "{urls["ok"]}"
 roles = ["supervisor", "admin"]
 [[sources]]
 name = "traffic"
 transport = "http"
-url = "{urls['ok']}"
+url = "{urls["ok"]}"
 purpose_codes = ["T"]
 [[sources]]
 name = "never"
 transport = "http"
-url = "{urls['never']}"
+url = "{urls["never"]}"
 timeout_ms = 60000
 """
     )

@@ -107,9 +107,7 @@ class VerifyReport:
 
 def _head(session: Session) -> tuple[int, str] | None:
     """The chain head as committed now (a fresh read, not the session's cached row)."""
-    row = session.execute(
-        select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1)
-    ).first()
+    row = session.execute(select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1)).first()
     return (int(row[0]), str(row[1])) if row is not None else None
 
 

@@ -25,9 +25,7 @@ def check_purpose(purpose: str | None, case_id: str | None) -> SearchRequest:
     """Refuse a search with no stated purpose; normalise the case id."""
     p = clean_text("purpose", purpose or "", allow_newlines=True)
     if visible_length(p) < 3:
-        raise PurposeRequired(
-            "every search needs a stated purpose (at least 3 visible characters)"
-        )
+        raise PurposeRequired("every search needs a stated purpose (at least 3 visible characters)")
     if len(p) > MAX_PURPOSE:
         raise InvalidInput(f"purpose is longer than {MAX_PURPOSE} characters")
     c = clean_text("case id", case_id or "") or None

@@ -13,7 +13,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from fortify.eval.search_bench import Point, default_factories, operating_point
+from fortify.eval.search_bench import MODELS, Point, default_factories, operating_point
 
 COLUMNS = [
     ("N", "n"),
@@ -99,7 +99,7 @@ def markdown(rows: Sequence[dict[str, Any]]) -> str:
 KEY_COLUMNS = 2  # N and index repeat in every part of a split table
 
 
-def split_tables(rows: Sequence[dict[str, Any]], width: int) -> list[Table]:
+def split_tables(rows: Sequence[dict[str, Any]], width: int, dim: int = 128) -> list[Table]:
     """The summary as tables that fit ``width`` columns (a terminal of 80 gets ~3 parts).
 
     Each part repeats the N and index columns and takes as many of the others as fit,
@@ -120,7 +120,7 @@ def split_tables(rows: Sequence[dict[str, Any]], width: int) -> list[Table]:
             used = base
         parts[-1].append((name, key))
         used += w
-    title = "1:N search: synthetic 128-d face templates, k=10"
+    title = f"1:N search: synthetic {dim}-d face templates, k=10"
     tables = []
     for i, part in enumerate(parts):
         suffix = f" ({i + 1}/{len(parts)})" if len(parts) > 1 else ""
@@ -133,18 +133,22 @@ def split_tables(rows: Sequence[dict[str, Any]], width: int) -> list[Table]:
     return tables
 
 
-def write_report(points: Sequence[Point], out: Path, console: Console) -> dict[str, Path]:
-    """Print the table; write search.json, search.md and search.png under ``out``."""
+def write_report(
+    points: Sequence[Point], out: Path, console: Console, model: str = "dlib128", dim: int = 128
+) -> dict[str, Path]:
+    """Print the table; write search.json, .md and .png under ``out`` (``search-MODEL.*``
+    for a synthetic family other than the 128-d dlib one)."""
     out.mkdir(parents=True, exist_ok=True)
     rows = summary(points)
-    for table in split_tables(rows, console.width):
+    for table in split_tables(rows, console.width, dim):
         console.print(table)
-    files = {"json": out / "search.json", "md": out / "search.md", "png": out / "search.png"}
+    stem = "search" if model == "dlib128" else f"search-{model}"
+    files = {k: out / f"{stem}.{k}" for k in ("json", "md", "png")}
     files["json"].write_text(
         json.dumps({"summary": rows, "points": [asdict(p) for p in points]}, indent=1)
     )
     files["md"].write_text(markdown(rows) + "\n")
-    plot_latency_recall(points, files["png"])
+    plot_latency_recall(points, files["png"], dim)
     return files
 
 
@@ -166,6 +170,13 @@ def register(cli: click.Group) -> None:
     @click.option("--numpy-timed", default=10, show_default=True, help="Probes for the scan.")
     @click.option("--threads", default=1, show_default=True, help="FAISS OpenMP threads.")
     @click.option(
+        "--model",
+        type=click.Choice(sorted(MODELS)),
+        default="dlib128",
+        show_default=True,
+        help="Which face model's template statistics the synthetic gallery imitates.",
+    )
+    @click.option(
         "--cache",
         type=click.Path(file_okay=False, path_type=Path),
         default=None,
@@ -184,6 +195,7 @@ def register(cli: click.Group) -> None:
         timed: int,
         numpy_timed: int,
         threads: int,
+        model: str,
         cache: Path | None,
         out: Path,
     ) -> None:
@@ -198,19 +210,21 @@ def register(cli: click.Group) -> None:
 
         points = run_search_bench(
             parse_sizes(sizes),
-            (lambda n: list(factories)) if factories else default_factories,
+            (lambda n, dim: list(factories)) if factories else default_factories,
             n_queries=queries,
             n_timed=min(timed, queries),
             numpy_timed=numpy_timed,
             threads=threads,
             cache=cache,
+            model=model,
             say=say,
         )
-        files = write_report(points, out, console)
+        dim = int(MODELS[model].get("dim", 128))
+        files = write_report(points, out, console, model, dim)
         console.print("wrote " + ", ".join(str(p) for p in files.values()))
 
 
-def plot_latency_recall(points: Sequence[Point], path: Path) -> Path:
+def plot_latency_recall(points: Sequence[Point], path: Path, dim: int = 128) -> Path:
     """p50 latency (log) against recall@1, one line per index and size."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -231,7 +245,7 @@ def plot_latency_recall(points: Sequence[Point], path: Path) -> Path:
     ax.axvline(0.99, color="grey", linestyle=":", linewidth=1)
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=7, loc="upper left")
-    ax.set_title("1:N search on synthetic 128-d face templates")
+    ax.set_title(f"1:N search on synthetic {dim}-d face templates")
     fig.tight_layout()
     fig.savefig(path)
     return path

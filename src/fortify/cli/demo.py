@@ -53,11 +53,24 @@ def train_demo(g: Any, names: list[str], op: Any) -> None:
             if training_status(s, policy, name).valid:
                 continue
             rec = record_training(
-                s, policy, name, course=DEMO_COURSE, completed=date.today(), expires=None,
+                s,
+                policy,
+                name,
+                course=DEMO_COURSE,
+                completed=date.today(),
+                expires=None,
                 recorded_by=op.name,
             )
-            g.record(s, op, "user.train", f"user:{name}", course=rec.course,
-                     completed_on=rec.completed_on, expires_on=rec.expires_on, synthetic=True)
+            g.record(
+                s,
+                op,
+                "user.train",
+                f"user:{name}",
+                course=rec.course,
+                completed_on=rec.completed_on,
+                expires_on=rec.expires_on,
+                synthetic=True,
+            )
 
 
 def register(cli: click.Group) -> None:

@@ -209,9 +209,7 @@ def _map_items(
         ok, rid = clean_scalar(get_path(item, m.id))
         if not ok or rid is None or rid == "":
             raise SourceFailure("error", "malformed answer: a record has no id")
-        subject = clean_fields(
-            {k: get_path(item, p) for k, p in m.subject.items()}, SUBJECT_FIELDS
-        )
+        subject = clean_fields({k: get_path(item, p) for k, p in m.subject.items()}, SUBJECT_FIELDS)
         data = clean_fields({k: get_path(item, p) for k, p in m.fields.items()}, FIELDS[m.kind])
         if native and isinstance(item.get("data"), dict):
             dropped += len(set(item["data"]) - set(FIELDS[m.kind]))

@@ -250,6 +250,8 @@ class Dispute(Base):
     status: Mapped[str] = mapped_column(String(16), default="open")
     recorded_by: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class RecordQuery(Base):
     """One Super Query: who asked which record systems, why, and each source's status.
 

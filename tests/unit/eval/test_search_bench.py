@@ -12,11 +12,14 @@ from click.testing import CliRunner
 from fortify.cli.bench import parse_sizes, register, summary
 from fortify.eval.search_bench import (
     SyntheticSpec,
+    default_factories,
     describe,
     exact_search,
+    model_spec,
     numpy_scan,
     operating_point,
     run_search_bench,
+    sweep_for,
     synthetic_templates,
 )
 from fortify.index.recall import intersection_recall, recall_at, recall_report
@@ -45,6 +48,18 @@ def test_synthetic_templates_are_face_like_and_cached(tmp_path: Path) -> None:
     assert not np.array_equal(other.gallery[:10], data.gallery[:10])
 
 
+def test_edgeface_preset_matches_its_dev_statistics(tmp_path: Path) -> None:
+    data = synthetic_templates(model_spec("edgeface512", n=3000, n_queries=20), tmp_path)
+    assert data.gallery.shape == (3000, 512)
+    stats = describe(data)  # EdgeFace-S on CelebA: genuine 0.630, impostor 0.018 ± 0.107
+    assert 0.60 < stats["genuine_mean"] < 0.67
+    assert -0.01 < stats["impostor_mean"] < 0.05 and 0.09 < stats["impostor_std"] < 0.13
+    with pytest.raises(ValueError, match="unknown synthetic model"):
+        model_spec("vgg")
+    assert default_factories(1_000_000, 512)[0] == "PQ64x4fs,RFlat"
+    assert sweep_for("PQ64x4fs,RFlat")[-1] == "|rerank=4096"
+
+
 def test_exact_search_and_numpy_scan_agree(tmp_path: Path) -> None:
     data = synthetic_templates(SyntheticSpec(n=2000, n_queries=20), tmp_path)
     x = np.asarray(data.gallery)
@@ -70,7 +85,7 @@ def test_recall_measures() -> None:
 def test_run_summary_and_report(tmp_path: Path) -> None:
     points = run_search_bench(
         [3000],
-        lambda n: ["IVF16,PQ16x4fs,RFlat"],
+        lambda n, dim: ["IVF16,PQ16x4fs,RFlat"],
         n_queries=60,
         n_timed=10,
         numpy_timed=3,

@@ -65,9 +65,7 @@ async def serve(url: str, queue: str, dataset: dict[str, Any], b: common.Behavio
             delay = b.delay_s + (b.rng.random() * b.jitter_s if b.jitter_s else 0.0)
             if delay:
                 await asyncio.sleep(delay)
-            body: Any = (
-                {"status": "temporarily_unavailable"} if b.fails() else answer(dataset, req)
-            )
+            body: Any = {"status": "temporarily_unavailable"} if b.fails() else answer(dataset, req)
             await channel.default_exchange.publish(
                 aio_pika.Message(
                     common.misbehave(b, body),

@@ -25,6 +25,16 @@ log = logging.getLogger(__name__)
 
 FacePick = int | Literal["largest"] | None
 
+SHIPPED_MODELS: dict[str, tuple[int, bool, bool]] = {
+    "edgeface-s-v1": (512, False, False),
+    "fused-dlib-sface-v2": (256, True, True),
+    "fused-dlib-sface-v1": (256, True, True),
+    "dlib-resnet-v1": (128, True, False),
+    "sface-2021dec": (128, False, True),
+}
+"""Shipped face models: id -> (template dimension, runs dlib's ResNet, runs SFace); the two
+flags say which converted files :meth:`Engine.prepare_files` builds in the model cache."""
+
 
 def choose_face(detections: list[Detection], face: FacePick) -> Detection:
     """Pick the face to use: exactly one unless ``face`` is an index or ``"largest"``."""
@@ -79,11 +89,12 @@ class Engine:
                 from fortify.modalities.face import mmod_onnx
 
                 mmod_onnx.cached_onnx(weights_path("mmod"), cache)
-            if s.embed_runtime == "onnx" and s.face_model not in ("onnx", "edgeface-s-v1"):
+            _, uses_dlib, uses_sface = SHIPPED_MODELS.get(s.face_model, (0, False, False))
+            if s.embed_runtime == "onnx" and uses_dlib:
                 from fortify.modalities.face import dlib_onnx
 
                 dlib_onnx.cached_onnx(weights_path("resnet"), cache)
-            if s.face_model == "sface-2021dec" or s.face_model.startswith("fused-dlib-sface-"):
+            if uses_sface:
                 from fortify.modalities.face.sface import prepare_sface
 
                 prepare_sface(cache)
@@ -134,14 +145,8 @@ class Engine:
         Known without loading anything, except for an operator-provided ONNX model.
         """
         s = self.settings
-        if s.face_model == "dlib-resnet-v1":
-            return DlibResNetExtractor.model_id, DlibResNetExtractor.dim
-        if s.face_model == "sface-2021dec":
-            return "sface-2021dec", 128
-        if s.face_model.startswith("fused-dlib-sface-"):
-            return s.face_model, 256
-        if s.face_model == "edgeface-s-v1":
-            return s.face_model, 512
+        if s.face_model in SHIPPED_MODELS:
+            return s.face_model, SHIPPED_MODELS[s.face_model][0]
         ex = self.extractor
         return ex.model_id, ex.dim
 

@@ -44,3 +44,16 @@ def test_hog_dlib_configuration_needs_no_file(tmp_path: Path) -> None:
         Settings(home=tmp_path, detector="hog", embed_runtime="dlib", face_model="dlib-resnet-v1")
     ).prepare_files()
     assert not (tmp_path / "models").exists() or not any((tmp_path / "models").iterdir())
+
+
+def test_every_shipped_model_is_described_without_loading(tmp_path: Path) -> None:
+    from typing import get_args
+
+    from fortify.modalities.face.engine import SHIPPED_MODELS
+
+    choices = set(get_args(Settings.model_fields["face_model"].annotation)) - {"onnx"}
+    assert set(SHIPPED_MODELS) == choices
+    for name, (dim, _, _) in SHIPPED_MODELS.items():
+        eng = Engine(Settings(home=tmp_path, face_model=name))  # type: ignore[arg-type]
+        assert eng.model_spec() == (name, dim)
+        assert eng._extractor is None
