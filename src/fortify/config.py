@@ -59,6 +59,7 @@ class Settings(BaseSettings):
 
     # face pipeline
     face_model: Literal[
+        "edgeface-s-v2",
         "edgeface-s-v1",
         "fused-dlib-sface-v2",
         "fused-dlib-sface-v1",
@@ -66,10 +67,11 @@ class Settings(BaseSettings):
         "sface-2021dec",
         "onnx",
     ] = Field(
-        default="edgeface-s-v1",
-        description="Embedder: EdgeFace-S (default), dlib ResNet + SFace fused in one "
-        "template (v2, v1: for galleries not yet re-templated), dlib's ResNet alone, SFace "
-        "alone, or an ArcFace-style ONNX file (onnx).",
+        default="edgeface-s-v2",
+        description="Embedder: EdgeFace-S aligned from MediaPipe's face mesh (v2, the "
+        "default) or from the detector's and dlib's points (v1); dlib ResNet + SFace fused "
+        "in one template (fused v2, v1); dlib's ResNet alone, SFace alone, or an "
+        "ArcFace-style ONNX file (onnx). The older ones serve galleries not yet re-templated.",
     )
     face_model_path: Path | None = Field(
         default=None, description="The ONNX file when face_model is 'onnx'."

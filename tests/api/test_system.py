@@ -15,7 +15,7 @@ def test_health_me_models(client: TestClient, tokens: dict[str, str]) -> None:
     assert me["name"] == "officer1" and me["role"] == "officer" and "search" in me["permissions"]
     assert client.get("/v1/me").status_code == 401
     m = client.get("/v1/models", headers=auth(tokens["officer"])).json()
-    assert m["face"]["dim"] == 512 and m["face"]["model_id"] == "edgeface-s-v1"
+    assert m["face"]["dim"] == 512 and m["face"]["model_id"] == "edgeface-s-v2"
 
 
 def test_capture_page_and_docs(client: TestClient) -> None:

@@ -53,9 +53,9 @@ def test_old_model_until_retemplated(
     out = json.loads(r.stdout[r.stdout.index("{") :])
     assert out["retemplated"] == 2 and out["coverage"]["complete"]
     g = Gallery(make_settings(home))
-    assert g.engine.model_id == "edgeface-s-v1"
-    assert _top(g, people[1][1][1], admin) == ("edgeface-s-v1", people[1][0])
-    assert coverage(g.db, "edgeface-s-v1").done == 4
+    assert g.engine.model_id == "edgeface-s-v2"
+    assert _top(g, people[1][1][1], admin) == ("edgeface-s-v2", people[1][0])
+    assert coverage(g.db, "edgeface-s-v2").done == 4
     with g.db.session() as s:
         acts = s.scalars(select(AuditEvent.action)).all()
     assert acts.count("index.retemplate") == 2

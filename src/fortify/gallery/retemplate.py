@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 
 # face_model setting that makes each known template model
 MODEL_SETTINGS = {
+    "edgeface-s-v2": "edgeface-s-v2",
     "edgeface-s-v1": "edgeface-s-v1",
     "fused-dlib-sface-v2": "fused-dlib-sface-v2",
     "fused-dlib-sface-v1": "fused-dlib-sface-v1",

@@ -113,10 +113,8 @@ the detector's own (``landmarks``; YuNet's), those estimated from dlib's 5-point
 ``bench/bench_align.py``, ``bench/bench_edgeface.py``)."""
 
 
-def aligned_crop(
-    image: RGBImage, detection: Detection, points: AlignPoints, size: int = 112
-) -> RGBImage:
-    """The ``size`` x ``size`` ArcFace-template crop of ``detection`` from ``points``."""
+def alignment_points(detection: Detection, points: AlignPoints) -> npt.NDArray[np.float64]:
+    """The five ArcFace-order points of ``detection`` that ``points`` names."""
     pts = np.asarray(detection.landmarks, np.float64)
     if points != "detector" and detection.dlib_points is not None:
         d5 = np.asarray(detection.dlib_points, np.float64)
@@ -126,7 +124,14 @@ def aligned_crop(
             pts = (pts + d5) / 2
     if pts.shape != (5, 2):
         raise ValueError(f"alignment needs five ArcFace-order points, got shape {pts.shape}")
-    return align(image, pts, ARCFACE_TEMPLATE_112, size)
+    return pts
+
+
+def aligned_crop(
+    image: RGBImage, detection: Detection, points: AlignPoints, size: int = 112
+) -> RGBImage:
+    """The ``size`` x ``size`` ArcFace-template crop of ``detection`` from ``points``."""
+    return align(image, alignment_points(detection, points), ARCFACE_TEMPLATE_112, size)
 
 
 class TemplateCropEmbedder:

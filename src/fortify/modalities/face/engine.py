@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 FacePick = int | Literal["largest"] | None
 
 SHIPPED_MODELS: dict[str, tuple[int, bool, bool]] = {
+    "edgeface-s-v2": (512, False, False),
     "edgeface-s-v1": (512, False, False),
     "fused-dlib-sface-v2": (256, True, True),
     "fused-dlib-sface-v1": (256, True, True),
@@ -152,10 +153,10 @@ class Engine:
 
     def _make_extractor(self) -> Extractor:
         s = self.settings
-        if s.face_model == "edgeface-s-v1":
+        if s.face_model.startswith("edgeface-"):
             from fortify.modalities.face.edgeface import EdgeFaceExtractor
 
-            return EdgeFaceExtractor(intra_op_num_threads=s.embed_threads)
+            return EdgeFaceExtractor(intra_op_num_threads=s.embed_threads, model_id=s.face_model)
         if s.face_model == "sface-2021dec" or s.face_model.startswith("fused-dlib-sface-"):
             from fortify.modalities.face.fused import MODELS, FusedExtractor
             from fortify.modalities.face.sface import SFaceExtractor
@@ -223,11 +224,16 @@ class Engine:
         return self.detector.detect(image)
 
     def extract(self, image: RGBImage, detection: Detection) -> Template:
-        t = self.extractor.extract(image, detection)
-        if getattr(self.extractor, "flips_itself", False):  # fused: flip per component
-            return t
-        crop = getattr(self.extractor, "crop", None)  # models with their own alignment
-        chip = crop(image, detection) if crop is not None else detection.chip
+        ex = self.extractor
+        if getattr(ex, "flips_itself", False):  # fused: flip per component
+            return ex.extract(image, detection)
+        crop = getattr(ex, "crop", None)  # models with their own alignment: crop once
+        if crop is not None:
+            chip = crop(image, detection)
+            t = ex.extract_chip(chip)
+        else:
+            chip = detection.chip
+            t = ex.extract(image, detection)
         if self.settings.flip_average and chip is not None:
             m = self.extractor.extract_chip(np.ascontiguousarray(chip[:, ::-1]))
             v = t.vector + m.vector

