@@ -3,7 +3,9 @@
     nice python bench/bench_edgeface.py extract ../shared/data/faces/celeba --out /tmp/edge \
         [--mbf PATH/w600k_mbf.onnx]
     python bench/bench_edgeface.py table ../shared/data/faces/celeba --out /tmp/edge \
-        --groups ../shared/data/faces/celeba-groups.csv
+        --groups ../shared/data/faces/celeba-groups.csv [--group-column age]
+    python bench/bench_edgeface.py table ../shared/data/faces/celeba --out /tmp/edge \
+        --split-seed 2 --only "EdgeFace v1 (" --only "EdgeFace v2 (" --only mesh-point
     python bench/bench_edgeface.py fit ../shared/data/faces/celeba --out /tmp/edge --seed 1 \
         --groups ../shared/data/faces/celeba-groups.csv
 
@@ -50,6 +52,8 @@ from fortify.modalities.face.fused import FusedExtractor
 
 PARTS = ("d", "s", "e", "ey", "ed", "em", "m")
 GROUP_COLUMN: list[str | None] = [None]
+SPLIT_SEED = [0]  # table: the seed of fortify eval face's split (--split-seed)
+ONLY: list[str] = []  # table: keep the configurations whose names contain one of these
 _eng: Engine | None = None
 _edge: EdgeFaceExtractor | None = None
 _mesh: EdgeFaceExtractor | None = None  # edgeface-s-v2: aligned from the face mesh
@@ -196,7 +200,13 @@ _DUP: dict[str, Any] = {}  # the dlib templates: every row merges the same folde
 
 def _metrics(root: Path, st: Settings, o: dict[str, Any], groups: Any, name: str) -> Any:
     return evaluate_face(
-        root, st, outcomes=o, groups=groups, label=name, duplicate_outcomes=_DUP or None
+        root,
+        st,
+        outcomes=o,
+        groups=groups,
+        label=name,
+        duplicate_outcomes=_DUP or None,
+        seed=SPLIT_SEED[0],
     )
 
 
@@ -257,6 +267,8 @@ def cmd_table(root: Path, out: Path, home: Path, groups_csv: Path | None) -> Non
     st = Settings(home=home, detector="yunet", face_model="dlib-resnet-v1")
     rows = []
     runs: dict[str, Any] = {**COMBOS, **FIXED}
+    if ONLY:
+        runs = {k: v for k, v in runs.items() if any(o in k for o in ONLY)}
     for name, keys in runs.items():
         if not all(k in units for k in keys):
             continue
@@ -264,7 +276,8 @@ def cmd_table(root: Path, out: Path, home: Path, groups_csv: Path | None) -> Non
         o = _outcomes(fails, paths, fuse_parts(units, w))
         rows.append(_row(name, _metrics(root, st, o, groups, name).metrics) | {"weights": w})
         print(json.dumps(rows[-1]), flush=True)
-    (out / "table3.json").write_text(json.dumps(rows, indent=1))
+    suffix = f"-seed{SPLIT_SEED[0]}" if SPLIT_SEED[0] else ""
+    (out / f"table3{suffix}.json").write_text(json.dumps(rows, indent=1))
     _print(rows)
 
 
@@ -403,10 +416,15 @@ def main() -> None:
     ap.add_argument("--group-column", default=None, help="the groups CSV's column (sex, age)")
     ap.add_argument("--n", type=int, default=100, help="latency: photos timed")
     ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--seed", type=int, default=1, help="fit, calcheck: the halves' seed")
+    ap.add_argument("--split-seed", type=int, default=0, help="table: the eval split's seed")
+    ap.add_argument("--only", action="append", default=[], help="table: configurations whose"
+                    " names contain this (repeatable)")  # fmt: skip
     ap.add_argument("--mbf", default="", help="extract: w600k_mbf ONNX file (reference only)")
     a = ap.parse_args()
     GROUP_COLUMN[0] = a.group_column
+    SPLIT_SEED[0] = a.split_seed
+    ONLY[:] = a.only
     if a.cmd == "latency":
         cmd_latency(a.root, a.home, a.n)
     elif a.cmd == "calcheck":

@@ -1,4 +1,4 @@
-"""What EdgeFace's remaining errors are made of, on the parts ``bench_edgeface.py extract`` wrote.
+"""What EdgeFace v2's remaining errors are made of, on ``bench_edgeface.py extract``'s parts.
 
     .venv/bin/python bench/bench_face_noise.py ../shared/data/faces/celeba --out /tmp/edge2 \
         --groups ../shared/data/faces/celeba-groups.csv [--exclude 7312,7314,7317]
@@ -6,11 +6,12 @@
 Prints, for the seed-0 split of ``fortify eval face`` (one photo enrolled, label-noise
 folders merged by the dlib templates as in ``bench_edgeface.py table``):
 
-1. the rank-1 misses of EdgeFace, by the gallery identity of the probe, and by age group;
+1. the rank-1 misses of EdgeFace v2, by the gallery identity of the probe, and by age group;
 2. the folders whose photos EdgeFace finds least alike (median within-folder cosine):
    candidates for several people under one label;
 3. FNIR through the API's calibrated FPIR-0.01 threshold at several gallery sizes, for
-   EdgeFace and v2 (dlib + SFace), with the shipped tables' per-probe tail and pooled;
+   EdgeFace v2, v1 and the fused v2 (dlib + SFace), with the shipped tables' per-probe tail
+   and pooled;
    FNIR here is the share of mated probes whose score with their own enrolled photo is
    below the threshold (rank ignored);
 4. with ``--exclude``: EdgeFace and v2 on the data without those folders (a sensitivity
@@ -33,7 +34,11 @@ from fortify.eval.face import DUPLICATE_COSINE, merge_duplicate_identities, read
 from fortify.eval.protocol import list_identities, split_open_set
 from fortify.matching.calibration import Calibration, load_calibration
 
-MODELS = {"edgeface-s-v1": {"e": 1.0}, "fused-dlib-sface-v2": {"d": 0.7, "s": 0.3}}
+MODELS = {
+    "edgeface-s-v2": {"em": 1.0},
+    "edgeface-s-v1": {"e": 1.0},
+    "fused-dlib-sface-v2": {"d": 0.7, "s": 0.3},
+}
 
 
 def _merged(root: Path) -> dict[str, list[Path]]:
@@ -67,7 +72,7 @@ def main() -> None:
     mated = [(i, str(p)) for i, p in sp.mated_probes if str(p) in where and i in gid]
     x = {m: fuse_parts(units, w) for m, w in MODELS.items()}
 
-    e = x["edgeface-s-v1"]
+    e = x["edgeface-s-v2"]
     g = e[[where[p] for _, p in gallery]]
     misses = [(i, p) for i, p in mated if gid[int(np.argmax(g @ e[where[p]]))] != i]
     by_id = collections.Counter(i for i, _ in misses)
@@ -112,7 +117,7 @@ def main() -> None:
     print("3. | gallery templates | " + " | ".join(
         f"{m} {b}: threshold, FNIR" for m in MODELS for b in ("per probe", "pooled")
     ) + " |")  # fmt: skip
-    print("   |---|" + "---|" * 4)
+    print("   |---|" + "---|" * (2 * len(MODELS)))
     for n in (99, 300, 600, 1000, 3000, 10000):
         cells = []
         for m in MODELS:

@@ -4,8 +4,8 @@ a fair stand-in for EdgeFace's real templates? Statistics and IVF behaviour side
     .venv/bin/python bench/bench_edgeface.py extract ../shared/data/faces/celeba --out /tmp/edge
     .venv/bin/python bench/bench_synthetic512.py --out /tmp/edge [--grid]
 
-Prints, for the real EdgeFace templates of the dev photos (part ``e`` of the bench's
-``parts3.npz``) and for synthetic templates with the same number of photos per person:
+Prints, for the real EdgeFace templates of the dev photos (part ``em``, the default
+model's, or ``e``, v1's, of the bench's ``parts3.npz``) and for synthetic templates with the same number of photos per person:
 genuine / impostor cosine statistics, and the share of photos whose exact nearest
 neighbour (itself excluded) an IVF64 flat index finds with 1, 2, 4 and 8 lists probed.
 ``--grid`` reruns the search over the preset's parameters that chose it. No real photo
@@ -31,9 +31,9 @@ from fortify.eval.search_bench import (
 )
 
 
-def real_templates(out: Path) -> tuple[np.ndarray, np.ndarray]:
+def real_templates(out: Path, part: str) -> tuple[np.ndarray, np.ndarray]:
     z = np.load(out / "parts3.npz", allow_pickle=False)
-    x = z["e"].sum(axis=1)
+    x = z[part].sum(axis=1)
     x /= np.linalg.norm(x, axis=1, keepdims=True)
     labels = np.array([Path(str(p)).parent.name for p in z["ok_paths"]])
     return x.astype(np.float32), labels
@@ -99,9 +99,10 @@ def grid(target: dict[str, float]) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, required=True, help="bench_edgeface.py's --out")
+    ap.add_argument("--part", default="em", help="em: EdgeFace v2 (default); e: v1")
     ap.add_argument("--grid", action="store_true")
     a = ap.parse_args()
-    x, labels = real_templates(a.out)
+    x, labels = real_templates(a.out, a.part)
     per_person = len(x) / len(set(labels))
     real = stats(x, labels)
     sx, sl = synthetic(len(x), per_person)

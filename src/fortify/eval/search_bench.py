@@ -17,13 +17,13 @@ Generated in chunks straight into ``.npy`` memory maps under a cache directory, 
 
 The default face model since issue 13, EdgeFace-S, makes 512-d templates with other
 statistics; the ``edgeface512`` preset (:data:`MODELS`, ``fortify bench search --model``)
-was fitted to its templates of the 4,155 CelebA dev photos it acquires (200 people):
+was fitted to its (v1) templates of the 4,155 CelebA dev photos it acquires (200 people):
 
-    genuine  cosine 0.630 ± 0.181  (synthetic: 0.642 ± 0.172)
+    genuine  cosine 0.630 ± 0.181  (synthetic: 0.642 ± 0.172; v2 templates 0.640 ± 0.175)
     impostor cosine 0.018 ± 0.107, 99.9th percentile 0.362  (synthetic: 0.022 ± 0.111, 0.377)
 
 (mean norm 0.15, between-identity variance 0.64 with exponent 0.9, within 0.3 with
-exponent 1.0, quality sigma 0.5; a grid search in ``bench/README.md``).
+exponent 1.0, quality sigma 0.5; ``bench/bench_synthetic512.py --grid``).
 
 :func:`run_search_bench` times each index against exact search (FAISS flat) and the
 NumPy scan simple tools use; ``fortify bench search`` (:mod:`fortify.cli.bench`) prints
