@@ -5,9 +5,10 @@ a fair stand-in for EdgeFace's real templates? Statistics and IVF behaviour side
     .venv/bin/python bench/bench_synthetic512.py --out /tmp/edge [--grid]
 
 Prints, for the real EdgeFace templates of the dev photos (part ``em``, the default
-model's, or ``e``, v1's, of the bench's ``parts3.npz``) and for synthetic templates with the same number of photos per person:
-genuine / impostor cosine statistics, and the share of photos whose exact nearest
-neighbour (itself excluded) an IVF64 flat index finds with 1, 2, 4 and 8 lists probed.
+model's, or ``e``, v1's, of the bench's ``parts3.npz``) and for synthetic templates with
+the same number of photos per person: genuine / impostor cosine statistics, and the share
+of photos whose exact nearest neighbour (itself excluded) an IVF64 flat index finds with
+1, 2, 4 and 8 lists probed.
 ``--grid`` reruns the search over the preset's parameters that chose it. No real photo
 or template leaves the machine; the synthetic ones depict nobody.
 """
