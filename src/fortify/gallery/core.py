@@ -23,6 +23,7 @@ from fortify.gallery import records as _records
 from fortify.gallery import retention as _retention
 from fortify.gallery import search as _search
 from fortify.gallery.retemplate import engine_for_stored, modality_coverage
+from fortify.index.factory import partition_caveat
 from fortify.index.sync import IndexManager, OpenReport, Progress
 from fortify.matching.calibration import Calibration
 from fortify.modalities.base import Modality
@@ -48,6 +49,9 @@ class Gallery:
         self.index = IndexManager(
             self.db, settings.index_dir, model_id, dim, settings.index_factory
         )
+        caveat = partition_caveat(settings.index_factory, dim)
+        if caveat:
+            log.warning("%s", caveat)
         self.indexes: dict[str, IndexManager] = {"face": self.index}  # one per modality
         self._opened: OpenReport | None = None
         self._opened_other: dict[str, OpenReport] = {}

@@ -88,6 +88,27 @@ def structure(factory: str) -> str:
     return parse_factory(factory).structure
 
 
+def partition_caveat(factory: str, dim: int) -> str | None:
+    """Why ``factory`` may lose mates of ``dim``-d face templates, or None.
+
+    IVF cells and HNSW graphs served the 128-d dlib templates well, but 512-d EdgeFace
+    mates lie far apart in a space of high intrinsic dimension: on templates fitted to
+    EdgeFace IVF found the exact best of ~92 % of mated probes with an eighth of its
+    lists probed and HNSW32 ~91 % at efSearch 256, where an exhaustive fast-scan of PQ
+    codes with exact re-ranking found 99.7 % at 10M (docs/scale.md).
+    """
+    if dim < 512 or _is_set(factory) or factory == "Reference":
+        return None
+    head = factory.partition("|")[0] if not _is_milvus(factory) else factory.upper()
+    if not any(k in head for k in ("IVF", "HNSW", "DISKANN")):
+        return None
+    return (
+        f"index factory {factory.partition('|')[0]!r} partitions or graphs the gallery: with "
+        f"{dim}-d face templates it loses mates (docs/scale.md); use 'Flat' up to ~200k "
+        "templates and 'PQ128x4fs,RFlat|rerank=1024' beyond"
+    )
+
+
 def _is_milvus(factory: str) -> bool:
     return factory.startswith("milvus://")
 

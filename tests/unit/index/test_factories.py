@@ -11,7 +11,7 @@ import pytest
 
 from fortify.errors import IndexError_
 from fortify.index import create_index, load_index
-from fortify.index.factory import parse_factory, structure
+from fortify.index.factory import parse_factory, partition_caveat, structure
 from fortify.index.faiss_backend import FaissIndex
 from fortify.index.recall import recall_at
 from fortify.index.rerank import read_container
@@ -200,3 +200,22 @@ def test_crash_while_saving_keeps_the_old_file(
     back = load_index(p, DIM, "IVF16,PQ8x4,RFlat")
     assert back.ntotal == 1000  # the last good save; IndexManager replays the rest from SQL
     assert idx.ntotal == 1200 and idx.search(x[1100:1101], 1)[1][0, 0] == 1100
+
+
+def test_partitioning_factories_are_flagged_for_512_d_face_templates() -> None:
+    for f in ("IVF4096,PQ64x4fsr,RFlat|nprobe=256", "HNSW32", "milvus://h:19530/c?index=DISKANN"):
+        msg = partition_caveat(f, 512)
+        assert msg and "loses mates" in msg and "PQ128x4fs,RFlat" in msg
+    assert partition_caveat("IVF4096,PQ64x4fsr,RFlat", 128) is None  # dlib: measured fine
+    for f in ("Flat", "PQ128x4fs,RFlat|rerank=1024", "Reference", "milvus://h:19530/c?index=FLAT"):
+        assert partition_caveat(f, 512) is None
+    assert partition_caveat("Set48x64,IVF1024,Flat", 64) is None  # fingerprints
+
+
+def test_gallery_warns_at_start_up(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    from fortify.gallery import Gallery
+    from tests.conftest import make_settings
+
+    with caplog.at_level("WARNING", logger="fortify.gallery.core"):
+        Gallery(make_settings(tmp_path / "h", index_factory="IVF1024,PQ64x4fsr,RFlat")).close()
+    assert any("loses mates" in r.getMessage() for r in caplog.records)
