@@ -80,12 +80,14 @@ def test_eval_face_bad_dir(tmp_path: Path) -> None:
 def test_eval_face_group_column_errors_are_one_line(tmp_path: Path) -> None:
     groups = tmp_path / "groups.csv"
     groups.write_text("identity,sex,age\n7201,female,young\n")
-    base = ["--home", str(tmp_path), "eval", "face", str(CELEBA), "--groups", str(groups)]
+    faces = tmp_path / "faces"  # the options are checked before any photo is read
+    (faces / "7201").mkdir(parents=True)
+    base = ["--home", str(tmp_path), "eval", "face", str(faces), "--groups", str(groups)]
     r = CliRunner().invoke(cli, [*base, "--group-column", "height"])
     assert r.exit_code != 0
     assert r.stderr.strip().count("\n") == 0 and "invalid_input" in r.stderr
     assert "no column 'height'" in r.stderr and "sex, age" in r.stderr
     r = CliRunner().invoke(
-        cli, ["--home", str(tmp_path), "eval", "face", str(CELEBA), "--group-column", "age"]
+        cli, ["--home", str(tmp_path), "eval", "face", str(faces), "--group-column", "age"]
     )
     assert r.exit_code != 0 and "--group-column needs --groups" in r.stderr
