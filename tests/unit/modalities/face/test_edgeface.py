@@ -131,3 +131,13 @@ def test_cascade_fallback_faces_get_a_template(
     t = eng.extract(img, d)
     assert t.model_id == MODEL_ID and t.vector.shape == (512,)
     assert float(t.vector @ want) > 0.8  # the same face, from the cascade's points
+
+
+def test_face_cut_by_the_image_edge_still_gets_a_mesh_template(eng: Engine) -> None:
+    img = load_image(celeba_identities(1)[0][1][0])
+    full = eng.process(img, face="largest")
+    b = full.detection.bbox
+    cut = np.ascontiguousarray(img[:, : b.x + b.w // 2])  # the mesh crop runs off the image
+    t = eng.process(cut, face="largest").template
+    assert t.model_id == MODEL_ID and np.isfinite(t.vector).all()
+    assert abs(float(np.linalg.norm(t.vector)) - 1) < 1e-5
