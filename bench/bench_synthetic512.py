@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from fortify.eval.search_bench import (
+from fortify.eval.synthetic import (
     MODELS,
     SyntheticSpec,
     describe,

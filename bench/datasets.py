@@ -10,7 +10,7 @@ planted mates. Written in chunks to ``$FORTIFY_BENCH_CACHE`` (default
 
 From Python (for example the HTTP load test; the code lives in the package)::
 
-    from fortify.eval.search_bench import SyntheticSpec, synthetic_templates
+    from fortify.eval.synthetic import SyntheticSpec, synthetic_templates
     data = synthetic_templates(SyntheticSpec(n=1_000_000))
     data.gallery        # (n, 128) float32 memmap, row i = template id i
     data.labels         # identity of each row
@@ -24,7 +24,7 @@ import json
 import time
 from pathlib import Path
 
-from fortify.eval.search_bench import (
+from fortify.eval.synthetic import (
     SyntheticSet,
     SyntheticSpec,
     describe,

@@ -13,7 +13,8 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from fortify.eval.search_bench import MODELS, Point, default_factories, operating_point
+from fortify.eval.search_bench import Point, default_factories, operating_point
+from fortify.eval.synthetic import MODELS
 
 COLUMNS = [
     ("N", "n"),

@@ -11,15 +11,17 @@ from click.testing import CliRunner
 
 from fortify.cli.bench import parse_sizes, register, summary
 from fortify.eval.search_bench import (
-    SyntheticSpec,
     default_factories,
+    operating_point,
+    run_search_bench,
+    sweep_for,
+)
+from fortify.eval.synthetic import (
+    SyntheticSpec,
     describe,
     exact_search,
     model_spec,
     numpy_scan,
-    operating_point,
-    run_search_bench,
-    sweep_for,
     synthetic_templates,
 )
 from fortify.index.recall import intersection_recall, recall_at, recall_report
