@@ -27,7 +27,11 @@ def _top(g: Gallery, probe: Path, op: Operator) -> tuple[str, str]:
 
 
 def test_old_model_until_retemplated(
-    tmp_path: Path, people: People, admin: Operator, engine: Engine
+    tmp_path: Path,
+    people: People,
+    admin: Operator,
+    engine: Engine,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     home = tmp_path / "home"
     old = make_settings(home, face_model="dlib-resnet-v1", detector="cascade")
@@ -38,8 +42,10 @@ def test_old_model_until_retemplated(
     g.close()
 
     # configured for the default model, the gallery still searches with its templates' model
-    g = Gallery(make_settings(home))
+    with caplog.at_level("WARNING", logger="fortify.gallery.retemplate"):
+        g = Gallery(make_settings(home))
     assert g.engine.model_id == "dlib-resnet-v1"
+    assert any("index retemplate" in r.getMessage() for r in caplog.records)  # says so
     assert _top(g, people[0][1][1], admin) == ("dlib-resnet-v1", people[0][0])
     rep = retemplate(g, engine, operator=admin, limit=2)  # the default (EdgeFace) engine
     assert rep.retemplated == 2 and not rep.coverage.complete and not rep.failed

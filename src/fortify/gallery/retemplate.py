@@ -116,6 +116,12 @@ def engine_for_stored(db: Database, settings: Settings, engine: Engine) -> Engin
             f" not make; configure that model or run `fortify index retemplate`",
             model=model,
         )
+    log.warning(
+        "the gallery's face templates are of %s: searching with it until `fortify index "
+        "retemplate` has made %s templates from the stored photos",
+        model,
+        engine.model_id,
+    )
     return Engine(settings.model_copy(update={"face_model": MODEL_SETTINGS[model]}))
 
 
