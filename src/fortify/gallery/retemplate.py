@@ -33,15 +33,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# face_model setting that makes each known template model
-MODEL_SETTINGS = {
-    "edgeface-s-v2": "edgeface-s-v2",
-    "edgeface-s-v1": "edgeface-s-v1",
-    "fused-dlib-sface-v2": "fused-dlib-sface-v2",
-    "fused-dlib-sface-v1": "fused-dlib-sface-v1",
-    "dlib-resnet-v1": "dlib-resnet-v1",
-    "sface-2021dec": "sface-2021dec",
-}
 BATCH = 32
 
 
@@ -105,12 +96,12 @@ def serving_model(db: Database, configured: str) -> str:
 
 def engine_for_stored(db: Database, settings: Settings, engine: Engine) -> Engine:
     """``engine``, or an Engine for the model the gallery's templates were made with."""
-    from fortify.modalities.face.engine import Engine
+    from fortify.modalities.face.engine import SHIPPED_MODELS, Engine
 
     model = serving_model(db, engine.model_id)
     if model == engine.model_id:
         return engine
-    if model not in MODEL_SETTINGS:
+    if model not in SHIPPED_MODELS:  # a model id is also the face_model setting making it
         raise ConfigError(
             f"the gallery's templates are of model {model}, which this configuration does"
             f" not make; configure that model or run `fortify index retemplate`",
@@ -122,7 +113,7 @@ def engine_for_stored(db: Database, settings: Settings, engine: Engine) -> Engin
         model,
         engine.model_id,
     )
-    return Engine(settings.model_copy(update={"face_model": MODEL_SETTINGS[model]}))
+    return Engine(settings.model_copy(update={"face_model": model}))
 
 
 def _pick(detections: list[Detection], box: list[int] | None) -> Detection:
