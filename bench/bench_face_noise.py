@@ -15,7 +15,9 @@ folders merged by the dlib templates as in ``bench_edgeface.py table``):
    FNIR here is the share of mated probes whose score with their own enrolled photo is
    below the threshold (rank ignored);
 4. with ``--exclude``: EdgeFace and v2 on the data without those folders (a sensitivity
-   run; the seeded split is then of the remaining identities).
+   run; the seeded split is then of the remaining identities);
+5. the non-mated probes that are the false positives at FPIR 0.01 (the highest 1 %), by
+   sex, with the folder each probe comes from and the gallery folder it matched.
 """
 
 from __future__ import annotations
@@ -126,6 +128,20 @@ def main() -> None:
                 t, _ = c.threshold(0.01, n)
                 cells.append(f"{t:.3f}, {float((mates[m] < t).mean()):.3f}")
         print(f"   | {n} | " + " | ".join(cells) + " |")
+
+    non = [(i, str(p)) for i, p in sp.nonmated_probes if str(p) in where]
+    best = [g @ e[where[p]] for _, p in non]
+    top = [(float(b.max()), i, gid[int(b.argmax())]) for b, (i, _) in zip(best, non, strict=True)]
+    top.sort(reverse=True)
+    fp = top[: max(1, round(0.01 * len(top)))]  # the false positives at FPIR 0.01
+    sex = read_groups(a.groups, "sex") if a.groups else {}
+    by = collections.Counter(sex.get(i.split("+")[0], "unknown") for _, i, _ in fp)
+    pairs = collections.Counter((i, j) for _, i, j in fp)
+    print(f"5. the {len(fp)} highest of {len(top)} non-mated probes (FPIR 0.01), by sex:"
+          f" {dict(by)}")  # fmt: skip
+    print("   probe folder -> gallery folder (probes): " + ", ".join(
+        f"{i} -> {j} ({n})" for (i, j), n in pairs.most_common(8)
+    ) + f"; scores {fp[-1][0]:.2f}-{fp[0][0]:.2f}")  # fmt: skip
 
     if a.exclude:
         drop = set(a.exclude.split(","))
