@@ -16,6 +16,8 @@ def test_health_me_models(client: TestClient, tokens: dict[str, str]) -> None:
     assert client.get("/v1/me").status_code == 401
     m = client.get("/v1/models", headers=auth(tokens["officer"])).json()
     assert m["face"]["dim"] == 512 and m["face"]["model_id"] == "edgeface-s-v2"
+    assert m["face"]["configured_model"] == "edgeface-s-v2"
+    assert m["face"]["retemplate_pending"] is False and m["face"]["index_caveat"] is None
 
 
 def test_capture_page_and_docs(client: TestClient) -> None:

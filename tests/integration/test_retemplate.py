@@ -14,6 +14,7 @@ from fortify.cli.__main__ import cli
 from fortify.gallery import Gallery
 from fortify.gallery.retemplate import coverage, retemplate
 from fortify.modalities.face.engine import Engine
+from fortify.service.routes.system import models
 from fortify.store.tables import AuditEvent
 from tests.conftest import make_settings, train
 
@@ -46,6 +47,9 @@ def test_old_model_until_retemplated(
         g = Gallery(make_settings(home))
     assert g.engine.model_id == "dlib-resnet-v1"
     assert any("index retemplate" in r.getMessage() for r in caplog.records)  # says so
+    face = models(g, admin)["face"]  # and so does GET /v1/models
+    assert face["model_id"] == "dlib-resnet-v1" and face["configured_model"] == "edgeface-s-v2"
+    assert face["retemplate_pending"] is True
     assert _top(g, people[0][1][1], admin) == ("dlib-resnet-v1", people[0][0])
     rep = retemplate(g, engine, operator=admin, limit=2)  # the default (EdgeFace) engine
     assert rep.retemplated == 2 and not rep.coverage.complete and not rep.failed

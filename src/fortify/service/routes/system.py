@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from fortify.accountability.operators import PERMISSIONS
+from fortify.index.factory import partition_caveat
 from fortify.service.deps import GalleryDep, OperatorDep
 from fortify.service.routes.common import ERRORS
 from fortify.service.schemas import HealthPublic, OperatorPublic
@@ -37,6 +38,7 @@ def me(operator: OperatorDep) -> OperatorPublic:
 @router.get("/models", operation_id="system-models")
 def models(gallery: GalleryDep, operator: OperatorDep) -> dict[str, Any]:
     ex = gallery.engine.extractor
+    configured = gallery.settings.face_model
     return {
         "face": {
             "model_id": ex.model_id,
@@ -45,5 +47,9 @@ def models(gallery: GalleryDep, operator: OperatorDep) -> dict[str, Any]:
             "dim": ex.dim,
             "threshold": gallery.settings.match_threshold,
             "index_factory": gallery.settings.index_factory,
+            # a gallery searches with its stored templates' model until re-templated
+            "configured_model": configured,
+            "retemplate_pending": configured not in ("onnx", ex.model_id),
+            "index_caveat": partition_caveat(gallery.settings.index_factory, ex.dim),
         }
     }
