@@ -44,31 +44,24 @@ def train_demo(g: Any, names: list[str], op: Any) -> None:
     may search; real deployments record real courses with ``fortify users train``."""
     from datetime import date
 
-    from fortify.accountability.training import record_training, training_status
+    from fortify.accountability.training import training_status
     from fortify.accountability.use_policy import load_policy
+    from fortify.cli.training import train_audited
 
     policy = load_policy(g.settings.policy_file)
     with g.write() as s:
         for name in names:
             if training_status(s, policy, name).valid:
                 continue
-            rec = record_training(
+            train_audited(
+                g,
                 s,
                 policy,
                 name,
+                op,
                 course=DEMO_COURSE,
                 completed=date.today(),
                 expires=None,
-                recorded_by=op.name,
-            )
-            g.record(
-                s,
-                op,
-                "user.train",
-                f"user:{name}",
-                course=rec.course,
-                completed_on=rec.completed_on,
-                expires_on=rec.expires_on,
                 synthetic=True,
             )
 

@@ -7,13 +7,55 @@ The local OS account (the CLI without a token) is trained by its audit name,
 
 from __future__ import annotations
 
+from datetime import date
+from typing import Any
+
 import click
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy.orm import Session
 
+from fortify.accountability.operators import Operator
 from fortify.accountability.training import list_training, record_training, training_status
-from fortify.accountability.use_policy import load_policy
+from fortify.accountability.use_policy import UsePolicy, load_policy
 from fortify.cli.common import Ctx, common_options, handle_errors, pass_ctx, print_json
+from fortify.store.tables import TrainingRecord
+
+
+def train_audited(
+    g: Any,
+    session: Session,
+    policy: UsePolicy,
+    name: str,
+    op: Operator,
+    *,
+    course: str,
+    completed: date | str,
+    expires: date | str | None,
+    **audit: Any,
+) -> TrainingRecord:
+    """Record NAME's training by ``op`` and the ``user.train`` audit event that says so
+    (``audit``: extra fields, e.g. ``synthetic=True`` for the demo's record)."""
+    rec = record_training(
+        session,
+        policy,
+        name,
+        course=course,
+        completed=completed,
+        expires=expires,
+        recorded_by=op.name,
+    )
+    g.record(
+        session,
+        op,
+        "user.train",
+        f"user:{name}",
+        course=rec.course,
+        completed_on=rec.completed_on,
+        expires_on=rec.expires_on,
+        **audit,
+    )
+    return rec
 
 
 def register_training(users_group: click.Group) -> None:
@@ -32,23 +74,8 @@ def register_training(users_group: click.Group) -> None:
         op.require("users.manage")
         policy = load_policy(g.settings.policy_file)
         with g.write() as s:
-            rec = record_training(
-                s,
-                policy,
-                name,
-                course=course,
-                completed=completed,
-                expires=expires,
-                recorded_by=op.name,
-            )
-            g.record(
-                s,
-                op,
-                "user.train",
-                f"user:{name}",
-                course=rec.course,
-                completed_on=rec.completed_on,
-                expires_on=rec.expires_on,
+            rec = train_audited(
+                g, s, policy, name, op, course=course, completed=completed, expires=expires
             )
         click.echo(
             f"trained '{name}': {rec.course}, completed {rec.completed_on}, "
