@@ -93,6 +93,13 @@ def align(
 
     ``zoom`` < 1 shrinks the face about the crop centre (a looser crop).
     """
+    return align_with_matrix(image, points, template, size, zoom)[0]
+
+
+def align_with_matrix(
+    image: RGBImage, points: Points, template: Points, size: int, zoom: float = 1.0
+) -> tuple[RGBImage, npt.NDArray[np.float64]]:
+    """:func:`align`'s crop and the 2x3 image -> crop matrix (to map crop points back)."""
     dst = ((np.asarray(template, np.float64) - 56.0) * zoom + 56.0) * (size / 112.0)
     m = similarity_transform(points, dst)
     out = cv2.warpAffine(
@@ -103,7 +110,7 @@ def align(
         borderMode=cv2.BORDER_CONSTANT,
         borderValue=(0, 0, 0),
     )
-    return np.asarray(out, dtype=np.uint8)
+    return np.asarray(out, dtype=np.uint8), m
 
 
 AlignPoints = Literal["detector", "dlib5", "mean"]

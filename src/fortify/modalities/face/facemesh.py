@@ -27,7 +27,7 @@ import numpy as np
 import numpy.typing as npt
 
 from fortify.imaging import RGBImage
-from fortify.modalities.face.arcface_onnx import ARCFACE_TEMPLATE_112, similarity_transform
+from fortify.modalities.face.arcface_onnx import ARCFACE_TEMPLATE_112, align_with_matrix
 from fortify.modalities.face.weights import file_digest, zoo_model_path
 
 SIZE = 192
@@ -56,15 +56,8 @@ class FaceMesh:
     def mesh(self, image: RGBImage, points: Points) -> tuple[Points, float]:
         """The 468 mesh points (x, y in ``image``) of the face at ``points`` (five,
         ArcFace order), and the model's face-presence logit."""
-        dst = ((np.asarray(ARCFACE_TEMPLATE_112, np.float64) - 56.0) * ZOOM + 56.0) * (SIZE / 112)
-        m = similarity_transform(np.asarray(points, np.float64), dst)
-        crop = cv2.warpAffine(
-            np.ascontiguousarray(image),
-            m,
-            (SIZE, SIZE),
-            flags=cv2.INTER_LINEAR,
-            borderMode=cv2.BORDER_CONSTANT,
-            borderValue=(0, 0, 0),
+        crop, m = align_with_matrix(
+            image, np.asarray(points, np.float64), ARCFACE_TEMPLATE_112, SIZE, ZOOM
         )
         blob = (crop.astype(np.float32) / 255.0).transpose(2, 0, 1)[None]
         with self._lock:
