@@ -25,19 +25,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from face_parts import extract_all, save_parts, split_results
+from face_parts import extract_all, fused_face, save_parts, split_results, with_mirror
 
 from fortify.config import Settings
-from fortify.errors import FortifyError
 from fortify.eval.face import evaluate_face, read_groups
 from fortify.modalities.face.arcface_onnx import ARCFACE_TEMPLATE_112, align
 from fortify.modalities.face.engine import Engine
-from fortify.modalities.face.fused import DLIB_WEIGHT, FusedExtractor, fuse
+from fortify.modalities.face.fused import DLIB_WEIGHT, fuse
 from fortify.modalities.face.weights import weights_path
 from fortify.modalities.face.yunet import arcface_points_from_dlib5
 
@@ -58,38 +56,26 @@ def _pts(shape: Any) -> np.ndarray:  # type: ignore[type-arg]
     return np.array([(p.x, p.y) for p in shape.parts()], np.float64)
 
 
-def _one(path: str) -> tuple[str, Any, float]:
+def _one(path: str) -> np.ndarray:  # type: ignore[type-arg]
     assert _eng is not None
     import dlib
 
-    t0 = time.perf_counter()
-    try:
-        im = _eng.load(path)
-        det, _ = _eng.acquire(im, face="largest")
-        ex = _eng.extractor
-        assert isinstance(ex, FusedExtractor) and det.chip is not None
-        yun = np.asarray(det.landmarks, np.float64)
-        b = det.bbox
-        # the detection's box is the one dlib's predictor ran on (YuNet's, mapped)
-        rect = dlib.rectangle(int(b.x), int(b.y), int(b.x + b.w), int(b.y + b.h))
-        p5 = _eng.detector._shapes(im, rect)  # type: ignore[attr-defined]
-        d5 = arcface_points_from_dlib5(_pts(p5))
-        s68 = _pts(_p68(im, rect))
-        p68 = np.array(
-            [s68[36:42].mean(0), s68[42:48].mean(0), s68[30], s68[48], s68[54]], np.float64
+    im, det, ex = fused_face(_eng, path)
+    yun = np.asarray(det.landmarks, np.float64)
+    b = det.bbox
+    # the detection's box is the one dlib's predictor ran on (YuNet's, mapped)
+    rect = dlib.rectangle(int(b.x), int(b.y), int(b.x + b.w), int(b.y + b.h))
+    p5 = _eng.detector._shapes(im, rect)  # type: ignore[attr-defined]
+    d5 = arcface_points_from_dlib5(_pts(p5))
+    s68 = _pts(_p68(im, rect))
+    p68 = np.array([s68[36:42].mean(0), s68[42:48].mean(0), s68[30], s68[48], s68[54]], np.float64)
+    sets = {"yunet": yun, "dlib5": d5, "mean": (yun + d5) / 2, "68": p68}
+    out = [with_mirror(ex.dlib.extract_chip, det.chip)]
+    for v in VARIANTS:
+        out.append(
+            with_mirror(ex.sface.extract_chip, align(im, sets[v], ARCFACE_TEMPLATE_112, 112))
         )
-        sets = {"yunet": yun, "dlib5": d5, "mean": (yun + d5) / 2, "68": p68}
-        out = [
-            ex.dlib.extract_chip(det.chip).vector,
-            ex.dlib.extract_chip(np.ascontiguousarray(det.chip[:, ::-1])).vector,
-        ]
-        for v in VARIANTS:
-            crop = align(im, sets[v], ARCFACE_TEMPLATE_112, 112)
-            out.append(ex.sface.extract_chip(crop).vector)
-            out.append(ex.sface.extract_chip(np.ascontiguousarray(crop[:, ::-1])).vector)
-        return path, np.stack(out).astype(np.float32), time.perf_counter() - t0
-    except FortifyError as exc:
-        return path, exc.code, time.perf_counter() - t0
+    return np.concatenate(out).astype(np.float32)
 
 
 def cmd_extract(root: Path, out: Path, home: Path, workers: int) -> None:

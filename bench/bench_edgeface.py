@@ -33,22 +33,27 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from face_parts import OneResult, Timed, extract_all, probe_latency, save_parts, split_results
+from face_parts import (
+    Timed,
+    extract_all,
+    fused_face,
+    probe_latency,
+    save_parts,
+    split_results,
+    with_mirror,
+)
 
 from fortify.config import Settings
-from fortify.errors import FortifyError
 from fortify.eval.face import evaluate_face, read_groups
 from fortify.eval.protocol import all_pairs, list_identities, pair_scores
 from fortify.matching.calibration import Calibration
 from fortify.modalities.face.arcface_onnx import aligned_crop, make_session
 from fortify.modalities.face.edgeface import EdgeFaceExtractor
 from fortify.modalities.face.engine import Engine
-from fortify.modalities.face.fused import FusedExtractor
 
 PARTS = ("d", "s", "e", "ey", "ed", "em", "m")
 GROUP_COLUMN: list[str | None] = [None]
@@ -87,39 +92,21 @@ def _mbf_units(crop: np.ndarray) -> np.ndarray:  # type: ignore[type-arg]
     return np.stack(out).astype(np.float32)
 
 
-def _one(path: str) -> OneResult:
-    assert _eng is not None
-    t0 = time.perf_counter()
-    try:
-        im = _eng.load(path)
-        det, _ = _eng.acquire(im, face="largest")
-        ex = _eng.extractor
-        assert isinstance(ex, FusedExtractor) and det.chip is not None
-        crop = ex.sface.crop(im, det)
-        r: dict[str, Any] = {
-            "d": np.stack(
-                [
-                    ex.dlib.extract_chip(det.chip).vector,
-                    ex.dlib.extract_chip(np.ascontiguousarray(det.chip[:, ::-1])).vector,
-                ]
-            ),
-            "s": np.stack(
-                [
-                    ex.sface.extract_chip(crop).vector,
-                    ex.sface.extract_chip(np.ascontiguousarray(crop[:, ::-1])).vector,
-                ]
-            ),
-        }
-        r["e"] = _edgeface(crop)
-        r["ey"] = _edgeface(aligned_crop(im, det, "detector"))
-        r["ed"] = _edgeface(aligned_crop(im, det, "dlib5"))
-        assert _mesh is not None
-        r["em"] = _edgeface(_mesh.crop(im, det))
-        if _mbf is not None:
-            r["m"] = _mbf_units(crop)
-        return path, r, time.perf_counter() - t0
-    except FortifyError as exc:
-        return path, exc.code, time.perf_counter() - t0
+def _one(path: str) -> dict[str, Any]:
+    assert _eng is not None and _mesh is not None
+    im, det, ex = fused_face(_eng, path)
+    crop = ex.sface.crop(im, det)
+    r: dict[str, Any] = {
+        "d": with_mirror(ex.dlib.extract_chip, det.chip),
+        "s": with_mirror(ex.sface.extract_chip, crop),
+        "e": _edgeface(crop),
+        "ey": _edgeface(aligned_crop(im, det, "detector")),
+        "ed": _edgeface(aligned_crop(im, det, "dlib5")),
+        "em": _edgeface(_mesh.crop(im, det)),
+    }
+    if _mbf is not None:
+        r["m"] = _mbf_units(crop)
+    return r
 
 
 def cmd_extract(root: Path, out: Path, home: Path, workers: int, mbf: str) -> None:

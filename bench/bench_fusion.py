@@ -24,15 +24,21 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from face_parts import Timed, extract_all, probe_latency, save_parts, split_results
+from face_parts import (
+    Timed,
+    extract_all,
+    fused_face,
+    probe_latency,
+    save_parts,
+    split_results,
+    with_mirror,
+)
 
 from fortify.config import Settings
-from fortify.errors import FortifyError
 from fortify.eval.face import evaluate_face, read_groups
 from fortify.eval.protocol import list_identities
 from fortify.eval.templates import Outcome, _save, cache_key
@@ -49,24 +55,12 @@ def _init(home: str) -> None:
     _eng = Engine(Settings(home=Path(home), face_model="fused-dlib-sface-v1")).prepare()
 
 
-def _one(path: str) -> tuple[str, Any, float]:
+def _one(path: str) -> np.ndarray:  # type: ignore[type-arg]
     assert _eng is not None
-    t0 = time.perf_counter()
-    try:
-        im = _eng.load(path)
-        det, _ = _eng.acquire(im, face="largest")
-        ex = _eng.extractor
-        assert isinstance(ex, FusedExtractor) and det.chip is not None
-        crop = ex.sface.crop(im, det)
-        out = [
-            ex.dlib.extract_chip(det.chip).vector,
-            ex.dlib.extract_chip(np.ascontiguousarray(det.chip[:, ::-1])).vector,
-            ex.sface.extract_chip(crop).vector,
-            ex.sface.extract_chip(np.ascontiguousarray(crop[:, ::-1])).vector,
-        ]
-        return path, np.stack(out).astype(np.float32), time.perf_counter() - t0
-    except FortifyError as exc:
-        return path, exc.code, time.perf_counter() - t0
+    im, det, ex = fused_face(_eng, path)
+    crop = ex.sface.crop(im, det)
+    parts = [with_mirror(ex.dlib.extract_chip, det.chip), with_mirror(ex.sface.extract_chip, crop)]
+    return np.concatenate(parts).astype(np.float32)
 
 
 def _unit(v: np.ndarray) -> np.ndarray:  # type: ignore[type-arg]

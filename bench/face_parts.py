@@ -9,6 +9,7 @@ import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +18,19 @@ import numpy as np
 from fortify.errors import FortifyError
 from fortify.eval.protocol import list_identities
 from fortify.modalities.face.engine import Engine
+from fortify.modalities.face.fused import FusedExtractor
 
 OneResult = tuple[str, Any, float]
-"""(resolved path, its parts or a failure code, seconds) from a bench's ``_one``."""
+"""(resolved path, its parts or a failure code, seconds) of one photo."""
+
+
+def _timed(one: Callable[[str], Any], path: str) -> OneResult:
+    """``one(path)``, timed; a FortifyError (no face, bad image...) becomes its code."""
+    t0 = time.perf_counter()
+    try:
+        return path, one(path), time.perf_counter() - t0
+    except FortifyError as exc:
+        return path, exc.code, time.perf_counter() - t0
 
 
 def extract_all(
@@ -27,9 +38,9 @@ def extract_all(
     workers: int,
     init: Callable[..., None],
     initargs: tuple[Any, ...],
-    one: Callable[[str], OneResult],
+    one: Callable[[str], Any],
 ) -> tuple[dict[str, Any], list[float], float]:
-    """``one`` over every photo of ``root``'s identities in worker processes.
+    """``one`` (path -> parts) over every photo of ``root``'s identities in worker processes.
 
     Returns path -> parts (or failure code), the seconds of each photo, and the wall time.
     """
@@ -38,12 +49,27 @@ def extract_all(
     secs: list[float] = []
     t0 = time.perf_counter()
     with ProcessPoolExecutor(workers, initializer=init, initargs=initargs) as pool:
-        for i, (p, v, s) in enumerate(pool.map(one, paths, chunksize=8)):
+        for i, (p, v, s) in enumerate(pool.map(partial(_timed, one), paths, chunksize=8)):
             results[p] = v
             secs.append(s)
             if i % 200 == 0:
                 print(f"{i}/{len(paths)} {time.perf_counter() - t0:.0f}s", file=sys.stderr)
     return results, secs, time.perf_counter() - t0
+
+
+def fused_face(eng: Engine, path: str) -> tuple[Any, Any, FusedExtractor]:
+    """(image, largest face, the fused extractor) of one photo, with a fused-model engine."""
+    im = eng.load(path)
+    det, _ = eng.acquire(im, face="largest")
+    ex = eng.extractor
+    assert isinstance(ex, FusedExtractor) and det.chip is not None
+    return im, det, ex
+
+
+def with_mirror(extract_chip: Callable[[Any], Any], chip: Any) -> np.ndarray:  # type: ignore[type-arg]
+    """The template vectors (2, dim) of ``chip`` and of its mirror image."""
+    mirror = np.ascontiguousarray(chip[:, ::-1])
+    return np.stack([extract_chip(chip).vector, extract_chip(mirror).vector])
 
 
 def split_results(results: dict[str, Any]) -> tuple[list[tuple[str, Any]], list[tuple[str, str]]]:
