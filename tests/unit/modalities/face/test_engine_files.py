@@ -57,3 +57,17 @@ def test_every_shipped_model_is_described_without_loading(tmp_path: Path) -> Non
         eng = Engine(Settings(home=tmp_path, face_model=name))  # type: ignore[arg-type]
         assert eng.model_spec() == (name, dim)
         assert eng._extractor is None
+
+
+def test_every_shipped_models_version_fits_the_templates_column(tmp_path: Path) -> None:
+    from sqlalchemy import String
+
+    from fortify.modalities.face.engine import SHIPPED_MODELS
+    from fortify.store.tables import TemplateRow
+
+    column = TemplateRow.__table__.c.model_version.type
+    assert isinstance(column, String) and column.length
+    width = column.length  # PostgreSQL enforces it
+    for name in SHIPPED_MODELS:
+        eng = Engine(Settings(home=tmp_path, face_model=name)).prepare()  # type: ignore[arg-type]
+        assert len(eng.extractor.model_version) <= width, name
