@@ -5,8 +5,7 @@ Monocular Video on Mobile GPUs", CVPR workshops 2019) regresses 468 points of th
 surface from a 192x192 crop. Its TFLite file ships in the ``mediapipe`` wheel
 (``mediapipe/modules/face_landmark/face_landmark.tflite``, SHA-256 pinned in
 :mod:`~fortify.modalities.face.weights`); only the file is used, read by
-``cv2.dnn.readNetFromTFLite`` (its output equals Google's LiteRT interpreter within 1e-4
-pixel on 192-pixel crops).
+``cv2.dnn.readNetFromTFLite`` (so no second runtime is needed).
 
 The crop is cut around the face's current five points (the mean of the detector's and
 dlib's, the crop EdgeFace v1 used), with the ArcFace template shrunk to 0.7 so the whole
