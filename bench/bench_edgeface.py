@@ -19,7 +19,11 @@ per photo and stores the unit templates of the face and of its mirror image for:
 * ``ey``: EdgeFace on the crop aligned from YuNet's own five points;
 * ``ed``: EdgeFace on the crop aligned from dlib's five points alone;
 * ``em``: EdgeFace on the crop aligned from MediaPipe's face-mesh points (run on the ``e``
-  crop's points), by the product's ``edgeface-s-v2`` extractor (the default model);
+  crop's points), by the product's ``edgeface-s-v2`` extractor, every crop kept;
+* ``eg``: ``edgeface-s-v2`` as the product serves it (the default model; the engine's
+  ``process``, as ``fortify eval face``): a template too close to the null template is
+  refused after looking for the face again in turned copies and, for the largest face,
+  in the next largest detection (a refusal is a failure to acquire for this part only);
 * ``m`` (reference only, optional): InsightFace's ``w600k_mbf`` (MobileFaceNet trained on
   WebFace600K, non-commercial research terms) on the v2 crop.
 
@@ -48,6 +52,7 @@ from face_parts import (
 )
 
 from fortify.config import Settings
+from fortify.errors import FortifyError
 from fortify.eval.face import evaluate_face, read_groups
 from fortify.eval.protocol import all_pairs, list_identities, pair_scores
 from fortify.matching.calibration import Calibration
@@ -55,23 +60,25 @@ from fortify.modalities.face.arcface_onnx import aligned_crop, make_session
 from fortify.modalities.face.edgeface import EdgeFaceExtractor
 from fortify.modalities.face.engine import Engine
 
-PARTS = ("d", "s", "e", "ey", "ed", "em", "m")
+PARTS = ("d", "s", "e", "ey", "ed", "em", "eg", "m")
 GROUP_COLUMN: list[str | None] = [None]
 SPLIT_SEED = [0]  # table: the seed of fortify eval face's split (--split-seed)
 ONLY: list[str] = []  # table: keep the configurations whose names contain one of these
 _eng: Engine | None = None
 _edge: EdgeFaceExtractor | None = None
 _mesh: EdgeFaceExtractor | None = None  # edgeface-s-v2: aligned from the face mesh
+_served: Engine | None = None  # edgeface-s-v2 as served: unrecognisable crops refused
 _mbf: Any = None  # the reference model's onnxruntime session, when --mbf names its file
 
 
 def _init(home: str, mbf: str) -> None:
-    global _eng, _edge, _mesh, _mbf
+    global _eng, _edge, _mesh, _mbf, _served
     _eng = Engine(
         Settings(home=Path(home), embed_threads=1, face_model="fused-dlib-sface-v2")
     ).prepare()
     _edge = EdgeFaceExtractor(intra_op_num_threads=1, model_id="edgeface-s-v1")
     _mesh = EdgeFaceExtractor(intra_op_num_threads=1, model_id="edgeface-s-v2")
+    _served = Engine(Settings(home=Path(home), embed_threads=1)).prepare()
     if mbf:
         _mbf = make_session(Path(mbf), 1)
 
@@ -92,6 +99,17 @@ def _mbf_units(crop: np.ndarray) -> np.ndarray:  # type: ignore[type-arg]
     return np.stack(out).astype(np.float32)
 
 
+def _served_units(im: Any) -> np.ndarray:  # type: ignore[type-arg]
+    """The served v2 template of the largest face, twice (already mirror-averaged), as
+    ``fortify eval face`` makes it; NaN where refused."""
+    assert _served is not None
+    try:
+        t = _served.process(im, face="largest").template
+    except FortifyError:
+        return np.full((2, 512), np.nan, np.float32)
+    return np.stack([t.vector, t.vector]).astype(np.float32)
+
+
 def _one(path: str) -> dict[str, Any]:
     assert _eng is not None and _mesh is not None
     im, det, ex = fused_face(_eng, path)
@@ -103,6 +121,7 @@ def _one(path: str) -> dict[str, Any]:
         "ey": _edgeface(aligned_crop(im, det, "detector")),
         "ed": _edgeface(aligned_crop(im, det, "dlib5")),
         "em": _edgeface(_mesh.crop(im, det)),
+        "eg": _served_units(im),
     }
     if _mbf is not None:
         r["m"] = _mbf_units(crop)
@@ -145,7 +164,7 @@ def fuse_parts(units: dict[str, Any], weights: dict[str, float]) -> np.ndarray: 
 def impostor_sd(root: Path, paths: list[str], x: np.ndarray) -> float:  # type: ignore[type-arg]
     where = {p: i for i, p in enumerate(paths)}
     rows = [(n, where.get(str(p.resolve()))) for n, ps in list_identities(root).items() for p in ps]
-    rows = [(n, i) for n, i in rows if i is not None]  # failures to acquire dropped
+    rows = [(n, i) for n, i in rows if i is not None and np.isfinite(x[i]).all()]  # FTA dropped
     idx = np.array([i for _, i in rows])
     _, imp = all_pairs([n for n, _ in rows])
     return float(pair_scores(x[idx], imp).std())
@@ -154,7 +173,8 @@ def impostor_sd(root: Path, paths: list[str], x: np.ndarray) -> float:  # type: 
 COMBOS: dict[str, tuple[str, ...]] = {
     "dlib": ("d",),
     "SFace": ("s",),
-    "EdgeFace v2 (face-mesh points, default)": ("em",),
+    "EdgeFace v2 (as served, default)": ("eg",),
+    "EdgeFace v2 (face-mesh points, every crop kept)": ("em",),
     "EdgeFace v1 (v2 fusion's points)": ("e",),
     "EdgeFace (YuNet points)": ("ey",),
     "EdgeFace (dlib points)": ("ed",),
@@ -165,8 +185,8 @@ COMBOS: dict[str, tuple[str, ...]] = {
     "EdgeFace + dlib": ("e", "d"),
     "EdgeFace + SFace": ("e", "s"),
     "EdgeFace + dlib + SFace": ("e", "d", "s"),
-    "EdgeFace v2 + dlib": ("em", "d"),
-    "EdgeFace v2 + SFace": ("em", "s"),
+    "EdgeFace v2 + dlib": ("eg", "d"),
+    "EdgeFace v2 + SFace": ("eg", "s"),
     "w600k_mbf + dlib (reference)": ("m", "d"),
 }
 FIXED: dict[str, dict[str, float]] = {
@@ -177,7 +197,7 @@ FIXED: dict[str, dict[str, float]] = {
     "EdgeFace 0.6 + dlib 0.2 + SFace 0.2": {"e": 0.6, "d": 0.2, "s": 0.2},
     "EdgeFace, v2-point and YuNet-point crops averaged": {"e+ey": 1.0},
     "EdgeFace, mesh-point and v2-point crops averaged": {"em+e": 1.0},
-    "EdgeFace v2 0.8 + dlib 0.2": {"em": 0.8, "d": 0.2},
+    "EdgeFace v2 0.8 + dlib 0.2": {"eg": 0.8, "d": 0.2},
 }
 """Fixed weights ``table`` also reports (the z-norm weights favour dlib; these do not)."""
 
@@ -243,8 +263,11 @@ def _weights(root: Path, paths: list[str], units: dict[str, Any], keys: tuple[st
 
 
 def _outcomes(fails: dict[str, str], paths: list[str], x: Any) -> dict[str, Any]:
+    """path -> template, or failure code (a NaN row: refused by the served model)."""
     o: dict[str, Any] = dict(fails)
-    o.update(dict(zip(paths, x, strict=True)))
+    o.update(
+        {p: v if np.isfinite(v).all() else "quality_too_low" for p, v in zip(paths, x, strict=True)}
+    )
     return o
 
 
@@ -291,11 +314,11 @@ def cmd_fit(root: Path, out: Path, home: Path, groups_csv: Path | None, seed: in
     for other in ("d", "s"):  # a grid over EdgeFace v2's share, chosen on the fit half
         grid = {}
         for we in (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9):
-            o = _outcomes(fails, paths, fuse_parts(units, {"em": we, other: 1 - we}))
+            o = _outcomes(fails, paths, fuse_parts(units, {"eg": we, other: 1 - we}))
             grid[we] = _metrics(fit_root, st, o, groups, "grid").metrics
         best = min(grid, key=lambda w: (grid[w]["fnir_at_fpir_0.01"], -grid[w]["rank1"]))
         print(json.dumps({other: {w: round(m["fnir_at_fpir_0.01"], 4) for w, m in grid.items()}}))
-        combos[f"EdgeFace v2 + {other}, grid w={best} (fit half)"] = {"em": best, other: 1 - best}
+        combos[f"EdgeFace v2 + {other}, grid w={best} (fit half)"] = {"eg": best, other: 1 - best}
     for name, keys in combos.items():
         if isinstance(keys, dict):
             w = keys
@@ -306,7 +329,7 @@ def cmd_fit(root: Path, out: Path, home: Path, groups_csv: Path | None, seed: in
         o = _outcomes(fails, paths, fuse_parts(units, w))
         rows.append(_row(name, _metrics(test_root, st, o, groups, name).metrics) | {"weights": w})
         print(json.dumps(rows[-1]), flush=True)
-        if len(w) < 2 and not {"e", "em"} & set(w):
+        if len(w) < 2 and not {"e", "em", "eg"} & set(w):
             continue
         for a, b, tag in ((fit_root, test_root, "fit->test"), (test_root, fit_root, "test->fit")):
             ra = _metrics(a, st, o, groups, "cal")
@@ -345,15 +368,15 @@ def cmd_calcheck(root: Path, out: Path, home: Path, seed: int, parts: str) -> No
     """Calibration fitted on one half, applied to the other: pooled vs per-probe tail.
 
     Galleries of one photo per identity (~50 templates) and of all but one (~1,000).
-    ``parts`` picks the template: ``em`` (EdgeFace v2), ``e`` (EdgeFace v1) or ``d+s`` (the
-    fused v2, 0.7 / 0.3).
+    ``parts`` picks the template: ``eg`` (EdgeFace v2 as served), ``em`` (v2, every crop
+    kept), ``e`` (EdgeFace v1) or ``d+s`` (the fused v2, 0.7 / 0.3).
     """
     from fortify.matching.calibration import Calibration
 
     fails, paths, units = load(out)
     st = Settings(home=home, detector="yunet", face_model="dlib-resnet-v1")
     fit_root, test_root = halves(root, out, seed)
-    w = {parts: 1.0} if parts in ("e", "em") else {"d": 0.7, "s": 0.3}
+    w = {parts: 1.0} if parts in ("e", "em", "eg") else {"d": 0.7, "s": 0.3}
     o = _outcomes(fails, paths, fuse_parts(units, w))
     head = "| fitted on -> applied to | enrolled | gallery | target |"
     print(head + " pooled: threshold, achieved (FPs) | per probe: threshold, achieved (FPs) |")
@@ -395,7 +418,9 @@ def cmd_latency(root: Path, home: Path, n: int) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("cmd", choices=["extract", "table", "fit", "calcheck", "latency"])
-    ap.add_argument("--parts", default="em", choices=["em", "e", "d+s"], help="calcheck: template")
+    ap.add_argument(
+        "--parts", default="eg", choices=["eg", "em", "e", "d+s"], help="calcheck: template"
+    )
     ap.add_argument("root", type=Path)
     ap.add_argument("--out", type=Path, default=Path("/tmp/edge"))
     ap.add_argument("--home", type=Path, default=Settings().home)

@@ -37,7 +37,7 @@ from fortify.eval.protocol import list_identities, split_open_set
 from fortify.matching.calibration import Calibration, load_calibration
 
 MODELS = {
-    "edgeface-s-v2": {"em": 1.0},
+    "edgeface-s-v2": {"eg": 1.0},  # as served: a refused capture is a zero vector here
     "edgeface-s-v1": {"e": 1.0},
     "fused-dlib-sface-v2": {"d": 0.7, "s": 0.3},
 }
@@ -72,7 +72,7 @@ def main() -> None:
     gallery = [(i, str(p)) for i, p in sp.gallery if str(p) in where]
     gid = [i for i, _ in gallery]
     mated = [(i, str(p)) for i, p in sp.mated_probes if str(p) in where and i in gid]
-    x = {m: fuse_parts(units, w) for m, w in MODELS.items()}
+    x = {m: np.nan_to_num(fuse_parts(units, w)) for m, w in MODELS.items()}
 
     e = x["edgeface-s-v2"]
     g = e[[where[p] for _, p in gallery]]

@@ -9,11 +9,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import cv2
+import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, update
 
 from fortify.gallery import Gallery
+from fortify.imaging import load_image
 from fortify.store.tables import AuditEvent, AuditHead, Encounter, new_id
 from tests.api.conftest import auth
 from tests.conftest import blank_image, two_faces
@@ -216,6 +219,12 @@ def test_quality_check_guides_without_storing(
     group = two_faces(people[1][1][0], people[2][1][0])
     many = check(tokens["officer"], group).json()
     assert many["faces"] == 2 and "multiple_faces" in many["warnings"]
+    # the phone held sideways: a box is found, but its crop is no usable face
+    sideways = np.ascontiguousarray(np.rot90(load_image(people[0][1][1]), 1))
+    jpeg = cv2.imencode(".jpg", cv2.cvtColor(sideways, cv2.COLOR_RGB2BGR))[1].tobytes()
+    side = check(tokens["officer"], jpeg).json()
+    assert side["faces"] == 1 and side["warnings"] == ["face_unrecognizable"]
+    assert side["ready"] is False
     assert check(tokens["auditor"], blank_image()).status_code == 403
     assert check(None, blank_image()).status_code == 401
     bad = check(tokens["officer"], b"not an image")

@@ -147,6 +147,7 @@ def register(cli: click.Group) -> None:
     ) -> None:
         """Evaluate face identification on DIRECTORY (one sub-folder per identity)."""
         from fortify.eval.face import evaluate_face, read_groups
+        from fortify.eval.templates import model_tag
         from fortify.matching.calibration import save_calibration
 
         if not directory.is_dir():
@@ -201,6 +202,7 @@ def register(cli: click.Group) -> None:
                     "n_impostor": report.impostor_table.n_impostor,
                     "flip_average": settings.flip_average,
                     "detector": settings.detector,
+                    **({"model_tag": tag} if (tag := model_tag(settings)) else {}),
                 },
                 report.probe_tail,
             )

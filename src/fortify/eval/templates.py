@@ -63,6 +63,11 @@ def model_tag(settings: Settings) -> str:
         from fortify.modalities.face.fused import DLIB_WEIGHT
 
         return f"w={DLIB_WEIGHT}"
+    if settings.face_model.startswith("edgeface-s-"):
+        # unusable crops refused; turned copies and the next largest face tried
+        from fortify.modalities.face.edgeface import NULL_MAX
+
+        return f"null<={NULL_MAX};turns;next-largest"
     return ""
 
 

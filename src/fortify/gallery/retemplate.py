@@ -178,7 +178,8 @@ def retemplate(
         if not dets:
             raise NoFaceFound("no face found in the stored image")
         d = _pick(dets, (face_box or {}).get("box"))
-        return face_acquisition(FaceResult(engine.extract(image, d), d, len(dets)))
+        template, used = engine.recognisable_template(image, d)
+        return face_acquisition(FaceResult(template, used, len(dets)))
 
     todo = todo[:limit] if limit is not None else todo
     n_done, failed = _in_batches(gallery, operator, model, todo, make, progress)

@@ -15,6 +15,7 @@ export const GUIDANCE = {
   too_dark: "Too dark: find more light.",
   too_bright: "Too bright: move out of direct light.",
   blurred: "Blurred: hold the phone steady.",
+  face_unrecognizable: "Face not usable: hold the phone upright, face the person, uncover the face.",
 };
 export const READY = "Good: one face, clear and well lit. Ready to capture.";
 const INTERVAL_MS = 1500;

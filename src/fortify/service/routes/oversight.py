@@ -85,7 +85,8 @@ class QualityCheckPublic(BaseModel):
     width: int
     height: int
     warnings: list[str] = Field(
-        description="no_face, multiple_faces, face_too_small, blurred, too_dark, too_bright"
+        description="no_face, multiple_faces, face_too_small, blurred, too_dark, too_bright,"
+        " face_unrecognizable (the face cannot be used: on its side, covered, not a face)"
     )
     quality: dict[str, Any] | None
     ready: bool
