@@ -14,15 +14,23 @@ def register(cli: click.Group) -> None:
         """The vector index (derived from the SQL store; always rebuildable)."""
 
     @index_group.command("check")
+    @click.option(
+        "--unusable",
+        is_flag=True,
+        help="Also list stored face templates with no recognisable face (re-enrol those).",
+    )
     @common_options
     @pass_ctx
     @handle_errors
-    def check_cmd(ctx: Ctx) -> None:
+    def check_cmd(ctx: Ctx, unusable: bool) -> None:
         """Load the index, replay missed changes, rebuild if it disagrees with the store."""
         with Progress(transient=True) as bar:
             task = bar.add_task("index", total=None)
             report = ctx.gallery.open_index(lambda d, n: bar.update(task, completed=d, total=n))
-        print_json(report.to_dict())
+        out = report.to_dict()
+        if unusable:
+            out["unusable_face_templates"] = _unusable(ctx)
+        print_json(out)
 
     @index_group.command("rebuild")
     @common_options
@@ -100,3 +108,19 @@ def register(cli: click.Group) -> None:
         """Delete probe images past their retention time (also runs inside `serve`)."""
         n = ctx.gallery.purge_expired()
         click.echo(f"purged {n} probe image(s)")
+
+
+def _unusable(ctx: Ctx) -> dict[str, object] | None:
+    """The stored face templates of the serving model too close to its null template;
+    ``None`` where the model has none (only EdgeFace defines one)."""
+    from fortify.gallery.unusable import unusable_templates
+
+    engine = ctx.gallery.engine
+    null = getattr(engine.extractor, "null_vector", None)
+    if null is None:
+        return None
+    model = ctx.gallery.index_for("face").model_id
+    if model != engine.model_id:  # the gallery still serves an older model
+        return None
+    limit = float(getattr(engine.extractor, "null_max", 1.0))
+    return unusable_templates(ctx.gallery.db, model, null, limit).to_dict()
