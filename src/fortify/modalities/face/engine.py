@@ -18,6 +18,7 @@ from fortify.errors import ConfigError, ModelUnavailable, MultipleFaces, NoFaceF
 from fortify.imaging import RGBImage, load_image
 from fortify.modalities.base import Extractor
 from fortify.modalities.face.dlib_backend import DlibFaceDetector, DlibResNetExtractor
+from fortify.modalities.face.turn import turned_detections
 from fortify.modalities.face.weights import weights_path
 from fortify.types import Detection, FaceResult, Template
 
@@ -305,8 +306,6 @@ class Engine:
         limit = float(getattr(self.extractor, "null_max", 1.0))
         if sim is None or sim <= limit:
             return t, detection
-        from fortify.modalities.face.turn import turned_detections
-
         for turned in turned_detections(image, detection, self.detect):
             t2 = self.extract(image, turned)
             sim2 = self.null_similarity(t2)
