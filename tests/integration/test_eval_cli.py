@@ -63,6 +63,9 @@ def test_eval_face_json_plots_groups_calibration(
     ):
         assert key in m
     assert m["protocol"]["gallery_identities"] == 4 and m["n_mated"] > 0 and m["n_nonmated"] > 0
+    codes = m["failures_by_code"]  # why captures failed: no_face, quality_too_low...
+    assert all(isinstance(k, str) and v > 0 for k, v in codes.items())
+    assert (m["failure_to_acquire"] > 0) <= bool(codes)
     assert 0.5 <= m["rank1"] <= 1.0
     assert (tmp_path / "plots" / "det.png").stat().st_size > 1000
     assert set(m["per_group"]["groups"]) <= {"A", "B", "unknown"}

@@ -32,7 +32,11 @@ def print_report(m: dict[str, Any]) -> None:
             if thr is not None
             else f"{m[f'fnir_at_fpir_{fp}']:.4f}",
         )
-    t.add_row("failure to acquire", f"{m['failure_to_acquire']:.4f}")
+    codes = m.get("failures_by_code") or {}
+    why = ", ".join(f"{k} {v}" for k, v in codes.items())
+    t.add_row(
+        "failure to acquire", f"{m['failure_to_acquire']:.4f}" + (f"  ({why})" if why else "")
+    )
     t.add_row("failure to enrol", f"{m['failure_to_enroll']:.4f}")
     t.add_row("FNMR at FMR 0.001 (all pairs)", f"{m['fnmr_at_fmr_0.001']:.4f}")
     t.add_row("ms per image p50 (decode+detect+template)", str(m["ms_per_image_p50"]))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -308,6 +309,11 @@ def evaluate_face(
         "label_noise_merged": merges,
         "images": len(every),
         "acquired": len(acq),
+        "failures_by_code": dict(
+            sorted(
+                Counter(v for v in map(outcomes.get, map(str, every)) if isinstance(v, str)).items()
+            )
+        ),
         "ms_per_image_p50": round(float(np.median(secs)) * 1000, 1) if secs else None,
         "seconds": round(time.perf_counter() - t_start, 1),
     }
