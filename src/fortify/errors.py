@@ -149,6 +149,13 @@ class IndexError_(FortifyError):
     http_status = 500
 
 
+class IndexUnavailable(IndexError_):
+    """Part of the index (a shard) did not answer: the gallery cannot be searched in full."""
+
+    code = "index_unavailable"
+    http_status = 503
+
+
 class ModelUnavailable(FortifyError):
     code = "model_unavailable"
     http_status = 500

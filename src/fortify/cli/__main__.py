@@ -8,7 +8,18 @@ from pathlib import Path
 import click
 
 from fortify import __version__
-from fortify.cli import audit, bench, demo, enroll, eval_finger, identify, index, serve, users
+from fortify.cli import (
+    audit,
+    bench,
+    demo,
+    enroll,
+    eval_finger,
+    identify,
+    index,
+    serve,
+    shard,
+    users,
+)
 from fortify.cli import document as document_cmd
 from fortify.cli import eval as eval_cmd
 from fortify.cli import governance as governance_cmd
@@ -44,7 +55,19 @@ def cli(ctx: click.Context, home: Path | None, token: str | None, log_level: str
     ctx.obj = Ctx(home, token)
 
 
-for module in (enroll, identify, serve, audit, users, index, demo, eval_cmd, bench, document_cmd):
+for module in (
+    enroll,
+    identify,
+    serve,
+    audit,
+    users,
+    index,
+    demo,
+    eval_cmd,
+    bench,
+    document_cmd,
+    shard,
+):
     module.register(cli)
 governance_cmd.register(cli)
 query_cmd.register(cli)

@@ -17,6 +17,8 @@ Grammar (FAISS ``index_factory`` style, plus two Fortify additions)::
   Milvus backend (:mod:`fortify.index.milvus_backend`).
 * ``Set<rows>x<width>,<faiss>`` indexes each template as a set of local codes that
   vote (fingerprint minutiae, :mod:`fortify.index.vote`).
+* ``shards://host:port,host:port?timeout=10`` splits the gallery over shard servers
+  (``fortify shard serve``, each with its own local factory), :mod:`fortify.index.sharded`.
 """
 
 from __future__ import annotations
@@ -81,8 +83,8 @@ def parse_factory(factory: str) -> FactorySpec:
 
 def structure(factory: str) -> str:
     """What must match for a saved index to be reused (search settings may differ)."""
-    if factory == "Reference" or _is_milvus(factory):
-        return factory
+    if factory == "Reference" or _is_milvus(factory) or _is_sharded(factory):
+        return factory.partition("?")[0] if _is_sharded(factory) else factory
     if _is_set(factory):
         return factory.partition("|")[0].strip()
     return parse_factory(factory).structure
@@ -113,6 +115,10 @@ def _is_milvus(factory: str) -> bool:
     return factory.startswith("milvus://")
 
 
+def _is_sharded(factory: str) -> bool:
+    return factory.startswith("shards://")
+
+
 def _is_set(factory: str) -> bool:
     return factory.strip().startswith("Set")
 
@@ -127,6 +133,10 @@ def create_index(dim: int, factory: str = "Flat") -> VectorIndex:
         from fortify.index.milvus_backend import MilvusIndex
 
         return MilvusIndex(dim, factory)
+    if _is_sharded(factory):
+        from fortify.index.sharded import ShardedIndex
+
+        return ShardedIndex(dim, factory)
     if _is_set(factory):
         from fortify.index.vote import SetVoteIndex
 
@@ -146,6 +156,10 @@ def load_index(path: Path, dim: int, factory: str) -> VectorIndex:
         from fortify.index.milvus_backend import MilvusIndex
 
         return MilvusIndex.load(path, dim, factory)
+    if _is_sharded(factory):
+        from fortify.index.sharded import ShardedIndex
+
+        return ShardedIndex.load(path, dim, factory)
     if _is_set(factory):
         from fortify.index.vote import SetVoteIndex
 
