@@ -52,3 +52,19 @@ class VectorIndex(Protocol):
     def reset(self) -> None: ...
 
     def save(self, path: Path) -> None: ...
+
+
+class OrderedIndex(Protocol):
+    """Optional: an index several processes change at once (shards:// servers).
+
+    Each change carries its change-log sequence number and the index applies it only if
+    it is newer than the last one it applied, so two processes replaying the same log
+    cannot re-add a template the other has already removed. ``reset_at(seq)`` empties the
+    index for a rebuild from the store as of ``seq``.
+    """
+
+    def apply_add(self, x: Vectors, ids: Ids, seq: int) -> None: ...
+
+    def apply_remove(self, ids: Ids, seq: int) -> None: ...
+
+    def reset_at(self, seq: int) -> None: ...

@@ -19,6 +19,12 @@ before the body is read; bodies are raw little-endian arrays, at most
   already held is replaced);
 * ``POST /v1/shard/remove``: int64 ids; ``POST /v1/shard/train``: float32 vectors;
 * ``POST /v1/shard/reset``; ``POST /v1/shard/save`` (atomic: the old file or the new).
+
+``add`` and ``remove`` may carry ``?seq=N``, the change-log sequence number of the change:
+the shard applies it only if N is above the last one it applied (and then remembers N), so
+several processes replaying the same log apply each change once, in log order, and never
+re-add a template another has removed. ``reset?seq=N`` empties the shard for a rebuild
+from the store as of N.
 """
 
 from __future__ import annotations
@@ -60,6 +66,7 @@ class Shard:
             raise IndexError_("a shard holds a local index, not another sharded one")
         self.directory, self.dim, self.factory = directory, dim, factory
         self.lock = threading.RLock()
+        self.last_seq = 0
         self.index: VectorIndex = self._load()
 
     def _load(self) -> VectorIndex:
@@ -69,6 +76,7 @@ class Shard:
             if meta["dim"] == self.dim and structure(meta["factory"]) == structure(self.factory):
                 index = load_index(path, self.dim, self.factory)
                 if index.ntotal == int(meta["ntotal"]):
+                    self.last_seq = int(meta.get("last_seq", 0))
                     return index
             log.warning("shard file in %s does not match; starting empty", self.directory)
         except (OSError, ValueError, KeyError, IndexError_) as exc:
@@ -82,7 +90,12 @@ class Shard:
             self.index.save(tmp)
             os.chmod(tmp, 0o600)
             os.replace(tmp, self.directory / FILE)
-            meta = {"dim": self.dim, "factory": self.factory, "ntotal": self.index.ntotal}
+            meta = {
+                "dim": self.dim,
+                "factory": self.factory,
+                "ntotal": self.index.ntotal,
+                "last_seq": self.last_seq,
+            }
             mtmp = self.directory / f"{META}.tmp{os.getpid()}"
             mtmp.write_text(json.dumps(meta))
             os.chmod(mtmp, 0o600)
@@ -96,7 +109,18 @@ class Shard:
                 "ntotal": self.index.ntotal,
                 "is_trained": self.index.is_trained,
                 "train_size": int(getattr(self.index, "train_size", 50_000)),
+                "last_seq": self.last_seq,
             }
+
+    def in_order(self, seq: int | None) -> bool:
+        """Whether a change numbered ``seq`` is still to be applied (call under the lock);
+        a change without a number (a rebuild's bulk add) always is."""
+        if seq is None:
+            return True
+        if seq <= self.last_seq:
+            return False
+        self.last_seq = seq
+        return True
 
 
 def _vectors(body: bytes, dim: int, offset: int = 0) -> np.ndarray:
@@ -164,23 +188,28 @@ def create_shard_app(shard: Shard, token: str) -> FastAPI:
         return Response(out, media_type="application/octet-stream")
 
     @app.post("/v1/shard/add", dependencies=guard)
-    async def add(request: Request) -> dict[str, int]:
+    async def add(request: Request, seq: int | None = None) -> dict[str, int]:
         data = await body(request)
-        n = int(request.headers.get("x-rows", "0"))
+        try:
+            n = int(request.headers.get("x-rows", "0"))
+        except ValueError as exc:
+            raise _Refused(422, "invalid_input", "x-rows must be an integer") from exc
         ids = _ids(data, n)
         x = _vectors(data, shard.dim, 8 * n)
         if len(x) != n:
             raise _Refused(422, "invalid_input", f"{n} ids but {len(x)} vectors")
         with shard.lock:
-            shard.index.remove_ids(ids)  # idempotent: a replayed add replaces the row
-            shard.index.add_with_ids(x, ids)
+            if shard.in_order(seq):
+                shard.index.remove_ids(ids)  # idempotent: a replayed add replaces the row
+                shard.index.add_with_ids(x, ids)
             return {"ntotal": shard.index.ntotal}
 
     @app.post("/v1/shard/remove", dependencies=guard)
-    async def remove(request: Request) -> dict[str, int]:
+    async def remove(request: Request, seq: int | None = None) -> dict[str, int]:
         ids = _ids(await body(request))
         with shard.lock:
-            return {"removed": int(shard.index.remove_ids(ids)), "ntotal": shard.index.ntotal}
+            removed = int(shard.index.remove_ids(ids)) if shard.in_order(seq) else 0
+            return {"removed": removed, "ntotal": shard.index.ntotal}
 
     @app.post("/v1/shard/train", dependencies=guard)
     async def train(request: Request) -> dict[str, bool]:
@@ -191,9 +220,10 @@ def create_shard_app(shard: Shard, token: str) -> FastAPI:
             return {"is_trained": shard.index.is_trained}
 
     @app.post("/v1/shard/reset", dependencies=guard)
-    def reset() -> dict[str, int]:
+    def reset(seq: int = 0) -> dict[str, int]:
         with shard.lock:
             shard.index = create_index(shard.dim, shard.factory)
+            shard.last_seq = seq
             return {"ntotal": 0}
 
     @app.post("/v1/shard/save", dependencies=guard)

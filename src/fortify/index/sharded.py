@@ -97,6 +97,9 @@ class ShardedIndex:
     def _all(self, path: str, content: bytes = b"") -> list[httpx.Response]:
         return list(self._pool.map(lambda u: self._call(u, path, content), self.urls))
 
+    def _all_params(self, path: str, params: dict[str, int]) -> list[httpx.Response]:
+        return list(self._pool.map(lambda u: self._call(u, path, params=params), self.urls))
+
     def _stats(self) -> list[dict[str, Any]]:
         return [r.json() for r in self._all("stats")]
 
@@ -119,23 +122,37 @@ class ShardedIndex:
     def train(self, x: Vectors) -> None:
         self._all("train", np.asarray(x, "<f4").tobytes())
 
-    def add_with_ids(self, x: Vectors, ids: Ids) -> None:
+    def add_with_ids(self, x: Vectors, ids: Ids, seq: int | None = None) -> None:
         x, ids = np.asarray(x, "<f4"), np.asarray(ids, "<i8")
         owner = self._owner(ids)
+        params = {} if seq is None else {"seq": seq}
         for s, url in enumerate(self.urls):
             mine = owner == s
             if mine.any():
                 body = ids[mine].tobytes() + x[mine].tobytes()
-                self._call(url, "add", body, headers={"x-rows": str(int(mine.sum()))})
+                rows = {"x-rows": str(int(mine.sum()))}
+                self._call(url, "add", body, headers=rows, params=params)
 
-    def remove_ids(self, ids: Ids) -> int:
+    def remove_ids(self, ids: Ids, seq: int | None = None) -> int:
         ids = np.asarray(ids, "<i8")
         owner, removed = self._owner(ids), 0
+        params = {} if seq is None else {"seq": seq}
         for s, url in enumerate(self.urls):
             mine = owner == s
             if mine.any():
-                removed += int(self._call(url, "remove", ids[mine].tobytes()).json()["removed"])
+                r = self._call(url, "remove", ids[mine].tobytes(), params=params)
+                removed += int(r.json()["removed"])
         return removed
+
+    # OrderedIndex: several processes replay the same change log into the shards
+    def apply_add(self, x: Vectors, ids: Ids, seq: int) -> None:
+        self.add_with_ids(x, ids, seq)
+
+    def apply_remove(self, ids: Ids, seq: int) -> None:
+        self.remove_ids(ids, seq)
+
+    def reset_at(self, seq: int) -> None:
+        self._all_params("reset", {"seq": seq})
 
     def search(self, x: Vectors, k: int) -> tuple[Vectors, Ids]:
         x = np.ascontiguousarray(x, "<f4")

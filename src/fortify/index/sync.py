@@ -181,7 +181,10 @@ class IndexManager:
         with self._lock:
             n, seq = self.store_counts()
             index = create_index(self.dim, self.factory)
-            index.reset()  # a Milvus collection outlives the process: refill it from SQL
+            if hasattr(index, "reset_at"):  # shared by processes: older replays are ignored
+                index.reset_at(seq)
+            else:
+                index.reset()  # a Milvus collection outlives the process: refill it from SQL
             done = 0
             with self.db.session() as s:
                 want = int(getattr(index, "train_size", 50_000))
@@ -262,6 +265,13 @@ class IndexManager:
 
     def _apply(self, c: ChangeLog, vectors: dict[int, Vectors], idempotent: bool) -> None:
         ids: Ids = np.array([c.template_id], dtype=np.int64)
+        ordered: Any = self._index
+        if hasattr(ordered, "apply_add"):  # OrderedIndex: applied once, in log order
+            if c.op == "remove":
+                ordered.apply_remove(ids, int(c.seq))
+            elif c.template_id in vectors:
+                ordered.apply_add(vectors[c.template_id][None, :], ids, int(c.seq))
+            return
         if c.op == "remove":
             self._index.remove_ids(ids)
         elif c.template_id in vectors:  # added, then deleted later: nothing to add

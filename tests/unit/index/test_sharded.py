@@ -185,3 +185,23 @@ def test_factory_strings() -> None:
             parse_shards(bad)
     with pytest.raises(IndexError_, match="not another sharded"):
         Shard(Path("/nonexistent"), DIM, "shards://a:1")
+
+
+def test_two_replaying_processes_apply_each_change_once_in_order(shards: list[_Server]) -> None:
+    a, b = ShardedIndex(DIM, _factory(shards)), ShardedIndex(DIM, _factory(shards))
+    x = _unit(2, 7)
+    five = np.array([5], np.int64)
+    a.apply_add(x[:1], five, 8)
+    a.apply_remove(five, 12)  # A has replayed the log up to 12: template 5 is gone
+    b.apply_add(x[:1], five, 8)  # B, behind, replays the add of seq 8 again: ignored
+    assert a.ntotal == 0
+    _, i = b.search(x[:1], 1)
+    assert i[0, 0] == -1
+    a.reset_at(20)  # a rebuild from the store as of seq 20
+    b.apply_add(x[1:], np.array([6], np.int64), 15)  # an older replay: ignored
+    a.add_with_ids(x[1:], np.array([7], np.int64))  # the rebuild's bulk add: applied
+    a.apply_add(x[:1], five, 21)  # newer than the rebuild: applied
+    assert a.ntotal == 2
+    owner = shards[5 % 3].shard
+    owner.save()
+    assert Shard(owner.directory, DIM, "Flat").last_seq == 21
