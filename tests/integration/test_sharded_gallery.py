@@ -8,12 +8,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 
 from fortify.accountability.operators import Operator
 from fortify.errors import IndexUnavailable
 from fortify.gallery import Gallery
 from fortify.modalities.face.engine import Engine
-from tests.conftest import make_settings, train
+from fortify.service import create_app
+from tests.conftest import add_user, make_settings, train
 from tests.unit.index.test_sharded import TOKEN, start_shards
 
 People = list[tuple[str, list[Path]]]
@@ -48,6 +50,15 @@ def test_sharded_face_gallery(
         with pytest.raises(IndexUnavailable) as err:
             again.identify(people[3][1][1], operator=admin, purpose="test: shard down")
         assert err.value.http_status == 503
+        token = add_user(again, "officer-s", "officer")
+        with TestClient(create_app(again.settings, again)) as client:
+            r = client.post(
+                "/v1/searches",
+                headers={"Authorization": f"Bearer {token}"},
+                files={"image": ("p.jpg", people[3][1][1].read_bytes(), "image/jpeg")},
+                data={"purpose": "test: shard down", "case_id": "C-1"},
+            )
+        assert r.status_code == 503 and r.json()["error"]["code"] == "index_unavailable"
         again.close()
     finally:
         for s in servers:

@@ -6,50 +6,39 @@ from __future__ import annotations
 
 import json
 import socket
-import threading
-import time
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import httpx
 import numpy as np
 import pytest
-import uvicorn
 
 from fortify.errors import IndexError_
 from fortify.index.factory import create_index, load_index, structure
 from fortify.index.reference import ReferenceIndex
 from fortify.index.shard_server import Shard, create_shard_app
 from fortify.index.sharded import ShardedIndex, parse_shards
+from tests.api.live import live_server
 
 TOKEN = "test-shard-token-0123456789"
 DIM = 16
 
 
 class _Server:
+    """One shard server on a free loopback port (the API tests' live server)."""
+
     def __init__(self, directory: Path, factory: str = "Flat", dim: int = DIM) -> None:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
         self.shard = Shard(directory, dim, factory)
-        app = create_shard_app(self.shard, TOKEN)
-        self.server = uvicorn.Server(
-            uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
-        )
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-        self.thread.start()
-        for _ in range(200):
-            if self.server.started:
-                break
-            time.sleep(0.02)
+        self._stack = ExitStack()
+        self.port = self._stack.enter_context(live_server(create_shard_app(self.shard, TOKEN)))
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(5)
+        self._stack.close()
 
 
 def start_shards(tmp: Path, n: int, factory: str = "Flat", dim: int = DIM) -> list[_Server]:
