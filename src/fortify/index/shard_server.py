@@ -49,6 +49,8 @@ log = logging.getLogger(__name__)
 
 MAX_BODY = 256 * 1024 * 1024
 """The largest request body a shard reads (a batch of ~130k 512-d templates)."""
+MAX_RESULTS = 1_000_000
+"""The most result slots (queries x k) one search may ask for (12 MB of answer)."""
 FILE, META = "shard.index", "shard.meta.json"
 
 
@@ -182,6 +184,8 @@ def create_shard_app(shard: Shard, token: str) -> FastAPI:
         if not 1 <= k <= 10_000:
             raise _Refused(422, "invalid_input", "k must be 1-10000")
         x = _vectors(await body(request), shard.dim)
+        if len(x) * k > MAX_RESULTS:
+            raise _Refused(422, "invalid_input", f"queries x k over {MAX_RESULTS}")
         with shard.lock:
             d, i = shard.index.search(x, k)
         out = np.asarray(d, "<f4").tobytes() + np.asarray(i, "<i8").tobytes()

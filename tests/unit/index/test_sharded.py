@@ -150,6 +150,9 @@ def test_token_is_required_and_checked_before_the_body(
     auth = {"Authorization": f"Bearer {TOKEN}"}
     bad = httpx.post(f"{url}/v1/shard/search", content=b"abc", headers=auth)
     assert bad.status_code == 422 and bad.json()["error"]["code"] == "invalid_input"
+    many = _unit(200, 9).tobytes()  # 200 queries x k 10000: an answer too large to make
+    r = httpx.post(f"{url}/v1/shard/search", params={"k": 10000}, content=many, headers=auth)
+    assert r.status_code == 422
     nan = np.full((1, DIM), np.nan, "<f4").tobytes()
     assert httpx.post(f"{url}/v1/shard/search", content=nan, headers=auth).status_code == 422
     rows = httpx.post(
