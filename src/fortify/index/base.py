@@ -59,12 +59,11 @@ class OrderedIndex(Protocol):
 
     Each change carries its change-log sequence number and the index applies it only if
     it is newer than the last one it applied, so two processes replaying the same log
-    cannot re-add a template the other has already removed. ``reset_at(seq)`` empties the
-    index for a rebuild from the store as of ``seq``.
+    cannot re-add a template the other has already removed. ``apply_changes`` takes a
+    batch in log order: ``(seq, "add" | "remove", template id, vector or None)``.
+    ``reset_at(seq)`` empties the index for a rebuild from the store as of ``seq``.
     """
 
-    def apply_add(self, x: Vectors, ids: Ids, seq: int) -> None: ...
-
-    def apply_remove(self, ids: Ids, seq: int) -> None: ...
+    def apply_changes(self, changes: list[tuple[int, str, int, Vectors | None]]) -> None: ...
 
     def reset_at(self, seq: int) -> None: ...

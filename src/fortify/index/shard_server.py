@@ -20,11 +20,12 @@ before the body is read; bodies are raw little-endian arrays, at most
 * ``POST /v1/shard/remove``: int64 ids; ``POST /v1/shard/train``: float32 vectors;
 * ``POST /v1/shard/reset``; ``POST /v1/shard/save`` (atomic: the old file or the new).
 
-``add`` and ``remove`` may carry ``?seq=N``, the change-log sequence number of the change:
-the shard applies it only if N is above the last one it applied (and then remembers N), so
-several processes replaying the same log apply each change once, in log order, and never
-re-add a template another has removed. ``reset?seq=N`` empties the shard for a rebuild
-from the store as of N.
+``POST /v1/shard/apply`` replays change-log entries (records of int64 seq, int64 op: 1 add
+or 0 remove, int64 id, float32 vector; ``x-rows`` of them). The shard applies an entry
+only if its seq is above the last one it applied (and then remembers it), so several
+processes replaying the same log apply each change once, in log order, and never re-add
+a template another has removed. ``add`` and ``remove`` take ``?seq=N`` the same way.
+``reset?seq=N`` empties the shard for a rebuild from the store as of N.
 """
 
 from __future__ import annotations
@@ -207,6 +208,33 @@ def create_shard_app(shard: Shard, token: str) -> FastAPI:
                 shard.index.remove_ids(ids)  # idempotent: a replayed add replaces the row
                 shard.index.add_with_ids(x, ids)
             return {"ntotal": shard.index.ntotal}
+
+    @app.post("/v1/shard/apply", dependencies=guard)
+    async def apply(request: Request) -> dict[str, int]:
+        data = await body(request)
+        try:
+            n = int(request.headers.get("x-rows", "0"))
+        except ValueError as exc:
+            raise _Refused(422, "invalid_input", "x-rows must be an integer") from exc
+        size = 24 + 4 * shard.dim
+        if n < 1 or len(data) != n * size:
+            raise _Refused(422, "invalid_input", f"expected {n} change records of {size} bytes")
+        recs = np.frombuffer(data, dtype=np.uint8).reshape(n, size)
+        head = recs[:, :24].copy().view("<i8").reshape(n, 3)
+        vecs = recs[:, 24:].copy().view("<f4").reshape(n, shard.dim).astype(np.float32)
+        if not np.isfinite(vecs).all():
+            raise _Refused(422, "invalid_input", "vectors must be finite")
+        applied = 0
+        with shard.lock:  # in log order, each change once (see in_order)
+            for (seq, is_add, tid), vec in zip(head, vecs, strict=True):
+                if not shard.in_order(int(seq)):
+                    continue
+                ids = np.array([tid], np.int64)
+                shard.index.remove_ids(ids)
+                if is_add:
+                    shard.index.add_with_ids(vec[None, :], ids)
+                applied += 1
+            return {"applied": applied, "ntotal": shard.index.ntotal}
 
     @app.post("/v1/shard/remove", dependencies=guard)
     async def remove(request: Request, seq: int | None = None) -> dict[str, int]:

@@ -145,11 +145,27 @@ class ShardedIndex:
         return removed
 
     # OrderedIndex: several processes replay the same change log into the shards
-    def apply_add(self, x: Vectors, ids: Ids, seq: int) -> None:
-        self.add_with_ids(x, ids, seq)
-
-    def apply_remove(self, ids: Ids, seq: int) -> None:
-        self.remove_ids(ids, seq)
+    def apply_changes(self, changes: list[tuple[int, str, int, Vectors | None]]) -> None:
+        """A batch of change-log entries, in log order, one request per shard (in parallel):
+        records of int64 seq, int64 op (1 add, 0 remove), int64 id, float32 vector."""
+        per: list[list[bytes]] = [[] for _ in self.urls]
+        zeros = np.zeros(self.dim, "<f4").tobytes()
+        for seq, op, tid, vec in changes:
+            head = np.array([seq, op == "add", tid], "<i8").tobytes()
+            body = np.asarray(vec, "<f4").tobytes() if op == "add" and vec is not None else zeros
+            if op == "add" and vec is None:
+                continue  # added, then deleted later: nothing to add
+            per[tid % len(self.urls)].append(head + body)
+        calls = [
+            (url, b"".join(recs), len(recs))
+            for url, recs in zip(self.urls, per, strict=True)
+            if recs
+        ]
+        list(
+            self._pool.map(
+                lambda c: self._call(c[0], "apply", c[1], headers={"x-rows": str(c[2])}), calls
+            )
+        )
 
     def reset_at(self, seq: int) -> None:
         self._all_params("reset", {"seq": seq})

@@ -256,8 +256,18 @@ class IndexManager:
                             TemplateRow.id.in_(add_ids)
                         )
                         vectors = {r.id: decode(r.data).vector for r in s.execute(q)}
-                    for c in changes:
-                        self._apply(c, vectors, idempotent)
+                    batch: Any = getattr(self._index, "apply_changes", None)
+                    if batch is not None:  # OrderedIndex: the whole batch in one call
+                        batch(
+                            [
+                                (int(c.seq), c.op, int(c.template_id), vectors.get(c.template_id))
+                                for c in changes
+                                if c.op == "remove" or c.template_id in vectors
+                            ]
+                        )
+                    else:
+                        for c in changes:
+                            self._apply(c, vectors, idempotent)
                     self.seq = int(changes[-1].seq)
                     applied += len(changes)
                     self._dirty = True
@@ -265,13 +275,6 @@ class IndexManager:
 
     def _apply(self, c: ChangeLog, vectors: dict[int, Vectors], idempotent: bool) -> None:
         ids: Ids = np.array([c.template_id], dtype=np.int64)
-        ordered: Any = self._index
-        if hasattr(ordered, "apply_add"):  # OrderedIndex: applied once, in log order
-            if c.op == "remove":
-                ordered.apply_remove(ids, int(c.seq))
-            elif c.template_id in vectors:
-                ordered.apply_add(vectors[c.template_id][None, :], ids, int(c.seq))
-            return
         if c.op == "remove":
             self._index.remove_ids(ids)
         elif c.template_id in vectors:  # added, then deleted later: nothing to add

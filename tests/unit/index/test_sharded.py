@@ -181,19 +181,21 @@ def test_factory_strings() -> None:
 
 def test_two_replaying_processes_apply_each_change_once_in_order(shards: list[_Server]) -> None:
     a, b = ShardedIndex(DIM, _factory(shards)), ShardedIndex(DIM, _factory(shards))
-    x = _unit(2, 7)
-    five = np.array([5], np.int64)
-    a.apply_add(x[:1], five, 8)
-    a.apply_remove(five, 12)  # A has replayed the log up to 12: template 5 is gone
-    b.apply_add(x[:1], five, 8)  # B, behind, replays the add of seq 8 again: ignored
-    assert a.ntotal == 0
+    x = _unit(3, 7)
+    # A has replayed the log up to 12: template 5 added (8) and removed (12), 9 added (10)
+    a.apply_changes([(8, "add", 5, x[0]), (10, "add", 9, x[2]), (12, "remove", 5, None)])
+    b.apply_changes([(8, "add", 5, x[0])])  # B, behind, replays the add of seq 8: ignored
+    assert a.ntotal == 1
     _, i = b.search(x[:1], 1)
-    assert i[0, 0] == -1
+    assert i[0, 0] != 5
     a.reset_at(20)  # a rebuild from the store as of seq 20
-    b.apply_add(x[1:], np.array([6], np.int64), 15)  # an older replay: ignored
-    a.add_with_ids(x[1:], np.array([7], np.int64))  # the rebuild's bulk add: applied
-    a.apply_add(x[:1], five, 21)  # newer than the rebuild: applied
+    b.apply_changes([(15, "add", 6, x[1])])  # an older replay: ignored
+    a.add_with_ids(x[1:2], np.array([7], np.int64))  # the rebuild's bulk add: applied
+    a.apply_changes([(21, "add", 5, x[0]), (22, "add", 6, None)])  # 6 deleted since: skipped
     assert a.ntotal == 2
     owner = shards[5 % 3].shard
     owner.save()
     assert Shard(owner.directory, DIM, "Flat").last_seq == 21
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    short = httpx.post(f"{shards[0].url}/v1/shard/apply", content=b"x" * 7, headers=auth)
+    assert short.status_code == 422  # not whole change records: nothing applied
