@@ -68,9 +68,13 @@ class ShardedIndex:
             headers={"Authorization": f"Bearer {token}"}, timeout=self.timeout
         )
         self._pool = ThreadPoolExecutor(len(self.urls), thread_name_prefix="shard")
-        for url, st in zip(self.urls, self._stats(), strict=True):
-            if st["dim"] != dim:
-                raise IndexError_(f"shard {url} holds {st['dim']}-d templates, not {dim}-d")
+        try:
+            for url, st in zip(self.urls, self._stats(), strict=True):
+                if st["dim"] != dim:
+                    raise IndexError_(f"shard {url} holds {st['dim']}-d templates, not {dim}-d")
+        except IndexError_:
+            self.close()  # no connection pool or threads left behind
+            raise
 
     # -- transport ---------------------------------------------------------------------------
     def _call(self, url: str, path: str, content: bytes = b"", **kw: Any) -> httpx.Response:

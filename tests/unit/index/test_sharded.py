@@ -199,3 +199,8 @@ def test_two_replaying_processes_apply_each_change_once_in_order(shards: list[_S
     auth = {"Authorization": f"Bearer {TOKEN}"}
     short = httpx.post(f"{shards[0].url}/v1/shard/apply", content=b"x" * 7, headers=auth)
     assert short.status_code == 422  # not whole change records: nothing applied
+
+
+def test_shards_of_another_dimension_are_refused(shards: list[_Server]) -> None:
+    with pytest.raises(IndexError_, match=f"holds {DIM}-d templates, not {DIM * 2}-d"):
+        ShardedIndex(DIM * 2, _factory(shards))
