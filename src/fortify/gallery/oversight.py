@@ -344,11 +344,8 @@ def quality_check(self: Gallery, data: bytes, *, operator: Operator) -> dict[str
     else:
         quality = dets[0].quality.to_dict()
         warnings.extend(dets[0].quality.warnings)
-        if not warnings:  # a face the model cannot use (on its side, covered, not a face)
-            sim = self.engine.null_similarity(self.engine.extract(image, dets[0]))
-            limit = getattr(self.engine.extractor, "null_max", None)
-            if sim is not None and limit is not None and sim > limit:
-                warnings.append("face_unrecognizable")
+        if not warnings and not self.engine.usable(self.engine.extract(image, dets[0])):
+            warnings.append("face_unrecognizable")  # on its side, covered, not a face
     return {
         "faces": len(dets),
         "boxes": [d.bbox.as_list() for d in dets],

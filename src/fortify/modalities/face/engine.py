@@ -270,15 +270,13 @@ class Engine:
         self, image: RGBImage, detections: list[Detection], refused: Detection, strict: bool
     ) -> tuple[Template, Detection] | None:
         """The largest other detection with a usable template (no turned copies tried)."""
-        limit = float(getattr(self.extractor, "null_max", 1.0))
         for d in sorted(detections, key=lambda d: d.bbox.area, reverse=True):
             if d is refused or (strict and d.quality.warnings):
                 continue
             if "face_too_small" in d.quality.warnings:
                 continue
             t = self.extract(image, d)
-            sim = self.null_similarity(t)
-            if sim is not None and sim <= limit:
+            if self.usable(t):
                 return t, d
         return None
 
@@ -289,6 +287,12 @@ class Engine:
         if null is None:
             return None
         return float(np.dot(template.vector, null))
+
+    def usable(self, template: Template) -> bool:
+        """False for a template too close to the model's null template (its crop holds no
+        recognisable face); True for the others and for models without one."""
+        sim = self.null_similarity(template)
+        return sim is None or sim <= float(getattr(self.extractor, "null_max", 1.0))
 
     def recognisable_template(
         self, image: RGBImage, detection: Detection
@@ -302,15 +306,13 @@ class Engine:
         template that would match other unusable captures.
         """
         t = self.extract(image, detection)
-        sim = self.null_similarity(t)
-        limit = float(getattr(self.extractor, "null_max", 1.0))
-        if sim is None or sim <= limit:
+        if self.usable(t):
             return t, detection
         for turned in turned_detections(image, detection, self.detect):
             t2 = self.extract(image, turned)
-            sim2 = self.null_similarity(t2)
-            if sim2 is not None and sim2 <= limit:
+            if self.usable(t2):
                 return t2, turned
+        sim = self.null_similarity(t) or 0.0
         raise QualityTooLow(
             "no recognisable face: the aligned face looks like a featureless image"
             " (turned away or on its side, covered, or not a face); retake it upright",
