@@ -119,8 +119,5 @@ def _unusable(ctx: Ctx) -> dict[str, object] | None:
     null = getattr(engine.extractor, "null_vector", None)
     if null is None:
         return None
-    model = ctx.gallery.index_for("face").model_id
-    if model != engine.model_id:  # the gallery still serves an older model
-        return None
     limit = float(getattr(engine.extractor, "null_max", 1.0))
-    return unusable_templates(ctx.gallery.db, model, null, limit).to_dict()
+    return unusable_templates(ctx.gallery.db, engine.model_id, null, limit).to_dict()

@@ -24,8 +24,8 @@ before the body is read; bodies are raw little-endian arrays, at most
 or 0 remove, int64 id, float32 vector; ``x-rows`` of them). The shard applies an entry
 only if its seq is above the last one it applied (and then remembers it), so several
 processes replaying the same log apply each change once, in log order, and never re-add
-a template another has removed. ``add`` and ``remove`` take ``?seq=N`` the same way.
-``reset?seq=N`` empties the shard for a rebuild from the store as of N.
+a template another has removed. ``reset?seq=N`` empties the shard for a rebuild from the
+store as of N; ``add`` (a rebuild's bulk add) and ``remove`` apply at once.
 """
 
 from __future__ import annotations
@@ -115,11 +115,8 @@ class Shard:
                 "last_seq": self.last_seq,
             }
 
-    def in_order(self, seq: int | None) -> bool:
-        """Whether a change numbered ``seq`` is still to be applied (call under the lock);
-        a change without a number (a rebuild's bulk add) always is."""
-        if seq is None:
-            return True
+    def in_order(self, seq: int) -> bool:
+        """Whether the change numbered ``seq`` is still to be applied (call under the lock)."""
         if seq <= self.last_seq:
             return False
         self.last_seq = seq
@@ -141,6 +138,14 @@ def _ids(body: bytes, n: int | None = None) -> np.ndarray:
     if size == 0 or size % 8 or size > len(body):
         raise _Refused(422, "invalid_input", "expected int64 ids")
     return np.frombuffer(body[:size], dtype="<i8").astype(np.int64)
+
+
+def _rows(request: Request) -> int:
+    """The ``x-rows`` header: how many records a body holds."""
+    try:
+        return int(request.headers.get("x-rows", "0"))
+    except ValueError as exc:
+        raise _Refused(422, "invalid_input", "x-rows must be an integer") from exc
 
 
 def create_shard_app(shard: Shard, token: str) -> FastAPI:
@@ -193,29 +198,22 @@ def create_shard_app(shard: Shard, token: str) -> FastAPI:
         return Response(out, media_type="application/octet-stream")
 
     @app.post("/v1/shard/add", dependencies=guard)
-    async def add(request: Request, seq: int | None = None) -> dict[str, int]:
+    async def add(request: Request) -> dict[str, int]:
         data = await body(request)
-        try:
-            n = int(request.headers.get("x-rows", "0"))
-        except ValueError as exc:
-            raise _Refused(422, "invalid_input", "x-rows must be an integer") from exc
+        n = _rows(request)
         ids = _ids(data, n)
         x = _vectors(data, shard.dim, 8 * n)
         if len(x) != n:
             raise _Refused(422, "invalid_input", f"{n} ids but {len(x)} vectors")
         with shard.lock:
-            if shard.in_order(seq):
-                shard.index.remove_ids(ids)  # idempotent: a replayed add replaces the row
-                shard.index.add_with_ids(x, ids)
+            shard.index.remove_ids(ids)  # idempotent: an id already held is replaced
+            shard.index.add_with_ids(x, ids)
             return {"ntotal": shard.index.ntotal}
 
     @app.post("/v1/shard/apply", dependencies=guard)
     async def apply(request: Request) -> dict[str, int]:
         data = await body(request)
-        try:
-            n = int(request.headers.get("x-rows", "0"))
-        except ValueError as exc:
-            raise _Refused(422, "invalid_input", "x-rows must be an integer") from exc
+        n = _rows(request)
         size = 24 + 4 * shard.dim
         if n < 1 or len(data) != n * size:
             raise _Refused(422, "invalid_input", f"expected {n} change records of {size} bytes")
@@ -237,11 +235,10 @@ def create_shard_app(shard: Shard, token: str) -> FastAPI:
             return {"applied": applied, "ntotal": shard.index.ntotal}
 
     @app.post("/v1/shard/remove", dependencies=guard)
-    async def remove(request: Request, seq: int | None = None) -> dict[str, int]:
+    async def remove(request: Request) -> dict[str, int]:
         ids = _ids(await body(request))
         with shard.lock:
-            removed = int(shard.index.remove_ids(ids)) if shard.in_order(seq) else 0
-            return {"removed": removed, "ntotal": shard.index.ntotal}
+            return {"removed": int(shard.index.remove_ids(ids)), "ntotal": shard.index.ntotal}
 
     @app.post("/v1/shard/train", dependencies=guard)
     async def train(request: Request) -> dict[str, bool]:

@@ -126,26 +126,22 @@ class ShardedIndex:
     def train(self, x: Vectors) -> None:
         self._all("train", np.asarray(x, "<f4").tobytes())
 
-    def add_with_ids(self, x: Vectors, ids: Ids, seq: int | None = None) -> None:
+    def add_with_ids(self, x: Vectors, ids: Ids) -> None:
         x, ids = np.asarray(x, "<f4"), np.asarray(ids, "<i8")
         owner = self._owner(ids)
-        params = {} if seq is None else {"seq": seq}
         for s, url in enumerate(self.urls):
             mine = owner == s
             if mine.any():
                 body = ids[mine].tobytes() + x[mine].tobytes()
-                rows = {"x-rows": str(int(mine.sum()))}
-                self._call(url, "add", body, headers=rows, params=params)
+                self._call(url, "add", body, headers={"x-rows": str(int(mine.sum()))})
 
-    def remove_ids(self, ids: Ids, seq: int | None = None) -> int:
+    def remove_ids(self, ids: Ids) -> int:
         ids = np.asarray(ids, "<i8")
         owner, removed = self._owner(ids), 0
-        params = {} if seq is None else {"seq": seq}
         for s, url in enumerate(self.urls):
             mine = owner == s
             if mine.any():
-                r = self._call(url, "remove", ids[mine].tobytes(), params=params)
-                removed += int(r.json()["removed"])
+                removed += int(self._call(url, "remove", ids[mine].tobytes()).json()["removed"])
         return removed
 
     # OrderedIndex: several processes replay the same change log into the shards
@@ -155,10 +151,10 @@ class ShardedIndex:
         per: list[list[bytes]] = [[] for _ in self.urls]
         zeros = np.zeros(self.dim, "<f4").tobytes()
         for seq, op, tid, vec in changes:
-            head = np.array([seq, op == "add", tid], "<i8").tobytes()
-            body = np.asarray(vec, "<f4").tobytes() if op == "add" and vec is not None else zeros
             if op == "add" and vec is None:
                 continue  # added, then deleted later: nothing to add
+            head = np.array([seq, op == "add", tid], "<i8").tobytes()
+            body = zeros if vec is None else np.asarray(vec, "<f4").tobytes()
             per[tid % len(self.urls)].append(head + body)
         calls = [
             (url, b"".join(recs), len(recs))
