@@ -17,7 +17,9 @@ folders merged by the dlib templates as in ``bench_edgeface.py table``):
 4. with ``--exclude``: EdgeFace and v2 on the data without those folders (a sensitivity
    run; the seeded split is then of the remaining identities);
 5. the non-mated probes that are the false positives at FPIR 0.01 (the highest 1 %), by
-   sex, with the folder each probe comes from and the gallery folder it matched.
+   sex, with the folder each probe comes from and the gallery folder and photo it matched;
+6. photos unlike their own coherent folder, or closer to another folder: candidates for a
+   photo filed under the wrong person.
 """
 
 from __future__ import annotations
@@ -131,17 +133,51 @@ def main() -> None:
 
     non = [(i, str(p)) for i, p in sp.nonmated_probes if str(p) in where]
     best = [g @ e[where[p]] for _, p in non]
-    top = [(float(b.max()), i, gid[int(b.argmax())]) for b, (i, _) in zip(best, non, strict=True)]
+    top = [
+        (float(b.max()), i, gid[int(b.argmax())], gallery[int(b.argmax())][1])
+        for b, (i, _) in zip(best, non, strict=True)
+    ]
     top.sort(reverse=True)
     fp = top[: max(1, round(0.01 * len(top)))]  # the false positives at FPIR 0.01
     sex = read_groups(a.groups, "sex") if a.groups else {}
-    by = collections.Counter(sex.get(i.split("+")[0], "unknown") for _, i, _ in fp)
-    pairs = collections.Counter((i, j) for _, i, j in fp)
+    by = collections.Counter(sex.get(i.split("+")[0], "unknown") for _, i, _, _ in fp)
+    pairs = collections.Counter((i, j) for _, i, j, _ in fp)
+    photos = collections.Counter("/".join(Path(g).parts[-2:]) for *_, g in fp)
     print(f"5. the {len(fp)} highest of {len(top)} non-mated probes (FPIR 0.01), by sex:"
           f" {dict(by)}")  # fmt: skip
     print("   probe folder -> gallery folder (probes): " + ", ".join(
         f"{i} -> {j} ({n})" for (i, j), n in pairs.most_common(8)
     ) + f"; scores {fp[-1][0]:.2f}-{fp[0][0]:.2f}")  # fmt: skip
+    print("   gallery photos drawing most of them: " + ", ".join(
+        f"{g} ({n})" for g, n in photos.most_common(3)
+    ))  # fmt: skip
+
+    print("6. photos unlike their own folder (median cosine with its other photos < 0.15) whose")
+    print("   folder is coherent (its other photos' median >= 0.5), or that are closer to another")
+    print("   folder (median > 0.5): candidates for a photo filed under the wrong person:")
+    coherent = {}
+    for f in np.unique(ids):
+        k = np.flatnonzero(ids == f)
+        coherent[f] = (
+            float(np.median((e[k] @ e[k].T)[np.triu_indices(len(k), 1)])) if len(k) > 2 else 0.0
+        )
+    for k, p in enumerate(paths):
+        own = ids == ids[k]
+        own[k] = False
+        if own.sum() < 2:
+            continue
+        row = e @ e[k]
+        m_own = float(np.median(row[own]))
+        if m_own >= 0.15:
+            continue
+        near = {f: float(np.median(row[ids == f])) for f in set(ids[row > 0.5]) - {ids[k]}}
+        best = max(near, key=lambda x: near[x]) if near else None
+        if best is not None and near[best] > 0.5:
+            print(f"   {ids[k]}/{Path(p).name}: own {m_own:.2f}, folder {best} {near[best]:.2f}")
+        elif coherent[ids[k]] >= 0.5:
+            print(
+                f"   {ids[k]}/{Path(p).name}: own {m_own:.2f}, folder median {coherent[ids[k]]:.2f}"
+            )
 
     if a.exclude:
         drop = set(a.exclude.split(","))

@@ -52,7 +52,7 @@ NULL_MAX = 0.4
 of a featureless mid-grey crop). A crop that holds no recognisable face (a face turned on
 its side, a hand, a hat, background) gets a template close to it: on the dev photos the 17
 such templates scored 0.45-0.90 with it and with each other, and every other one at most
-0.33 (``bench/bench_edgeface.py``, docs/accuracy.md)."""
+0.33 (``bench/bench_null.py``, docs/accuracy.md)."""
 
 
 class EdgeFaceExtractor(TemplateCropEmbedder):
