@@ -17,6 +17,7 @@ from fortify.gallery.unusable import unusable_templates
 from fortify.store.tables import TemplateRow
 from fortify.templates.codec import decode, encode
 from fortify.types import Template
+from tests.conftest import add_user
 
 
 def _store_null_template(g: Gallery) -> str:
@@ -53,3 +54,13 @@ def test_index_check_unusable_flag(enrolled: Gallery) -> None:
     assert r.exit_code == 0, r.output
     out = json.loads(r.stdout)["unusable_face_templates"]
     assert out["unusable"] == 1 and out["limit"] == 0.4 and len(out["samples"]) == 1
+
+
+def test_index_check_unusable_needs_an_enrolling_role(enrolled: Gallery) -> None:
+    home = Path(enrolled.settings.home)
+    token = add_user(enrolled, "auditor-u", "auditor")
+    enrolled.close()
+    args = ["--home", str(home), "--token", token, "index", "check", "--unusable"]
+    r = CliRunner().invoke(cli, args)
+    assert r.exit_code != 0 and r.stdout == ""
+    assert r.stderr.strip().count("\n") == 0 and "forbidden" in r.stderr

@@ -24,6 +24,8 @@ def register(cli: click.Group) -> None:
     @handle_errors
     def check_cmd(ctx: Ctx, unusable: bool) -> None:
         """Load the index, replay missed changes, rebuild if it disagrees with the store."""
+        if unusable:  # names samples to re-enrol: an enrolling role's business
+            ctx.operator().require("enroll")
         with Progress(transient=True) as bar:
             task = bar.add_task("index", total=None)
             report = ctx.gallery.open_index(lambda d, n: bar.update(task, completed=d, total=n))
