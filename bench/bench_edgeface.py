@@ -229,6 +229,7 @@ def _row(name: str, m: dict[str, Any]) -> dict[str, Any]:
     g = {k: v for k, v in m.get("per_group", {}).get("groups", {}).items() if k != "unknown"}
     fn = {k: v["fnir_at_global_threshold"] for k, v in g.items()}
     fp = {k: v["fpir_at_global_threshold"] for k, v in g.items()}
+    boot = m.get("per_group", {}).get("bootstrap", {})
     return {
         "config": name,
         "rank1": round(m["rank1"], 4),
@@ -241,6 +242,8 @@ def _row(name: str, m: dict[str, Any]) -> dict[str, Any]:
         "fpir_by_group": {k: round(v, 4) for k, v in fp.items()},
         "fnir_ratio": _ratio(fn),
         "fpir_ratio": _ratio(fp),
+        "fnir_ratio_90": boot.get("fnir_ratio_interval"),
+        "fpir_ratio_90": boot.get("fpir_ratio_interval"),
     }
 
 
@@ -251,7 +254,14 @@ def _print(rows: list[dict[str, Any]]) -> None:
     for r in rows:
         print(f"| {r['config']} | {r.get('weights', '')} | {r['rank1']:.3f} |"
               f" {r['fnir@0.1']:.3f} | {r['fnir@0.01']:.3f} | {r['fnir@0.001']:.3f} |"
-              f" {r['eer']:.3f} | {r['fnir_ratio']} | {r['fpir_ratio']} |")  # fmt: skip
+              f" {r['eer']:.3f} | {r['fnir_ratio']}{_ci(r, 'fnir')} |"
+              f" {r['fpir_ratio']}{_ci(r, 'fpir')} |")  # fmt: skip
+
+
+def _ci(r: dict[str, Any], kind: str) -> str:
+    """The bootstrap 90 % interval over identities (``fortify.eval.bootstrap``)."""
+    v = r.get(f"{kind}_ratio_90")
+    return f" [{v[0]:.2f}, {v[1]:.2f}]" if v else ""
 
 
 def _weights(root: Path, paths: list[str], units: dict[str, Any], keys: tuple[str, ...]) -> Any:

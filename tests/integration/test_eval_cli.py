@@ -68,7 +68,10 @@ def test_eval_face_json_plots_groups_calibration(
     assert (m["failure_to_acquire"] > 0) <= bool(codes)
     assert 0.5 <= m["rank1"] <= 1.0
     assert (tmp_path / "plots" / "det.png").stat().st_size > 1000
-    assert set(m["per_group"]["groups"]) <= {"A", "B", "unknown"}
+    pg = m["per_group"]
+    assert set(pg["groups"]) <= {"A", "B", "unknown"}
+    assert pg["bootstrap"]["unit"] == "identity" and pg["bootstrap"]["resamples"] == 1000
+    assert "fnir_ratio_worst_to_best" in pg and "fnir_ratio_interval" in pg["bootstrap"]
     assert load_calibration("dlib-resnet-v1", tmp_path / "cal").table.n_impostor > 1000
     # a second run reuses the cached templates and gives the same numbers
     r2 = CliRunner().invoke(cli, args)

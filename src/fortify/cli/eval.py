@@ -57,10 +57,11 @@ def print_report(m: dict[str, Any]) -> None:
                 str(row["n_nonmated"]),
                 _rate(row["fpir_at_global_threshold"], row.get("n_false_positives")),
                 _rate(row["fnir_at_global_threshold"]),
-                "low sample" if row["low_sample"] else "",
+                _note(row),
             )
         Console().print(g)
         pg = m["per_group"]
+        boot = pg.get("bootstrap") or {}
         ratio = pg["fpir_ratio_worst_to_best"]
         if ratio is None:
             Console().print("worst/best FPIR ratio: n/a (fewer than two rated groups)")
@@ -68,10 +69,32 @@ def print_report(m: dict[str, Any]) -> None:
             bound = ">= " if pg.get("fpir_ratio_is_lower_bound") else ""
             note = "; the best group's FPIR floored at one event" if bound else ""
             Console().print(
-                f"worst/best FPIR ratio: {bound}{ratio:.3g} (false positives: "
-                f"{pg['worst_fpir_group']} {pg['false_positives_worst']}, "
-                f"{pg['best_fpir_group']} {pg['false_positives_best']}{note})"
+                f"worst/best FPIR ratio: {bound}{ratio:.3g}{_interval(boot, 'fpir')}"
+                f" (false positives: {pg['worst_fpir_group']} {pg['false_positives_worst']},"
+                f" {pg['best_fpir_group']} {pg['false_positives_best']}{note})"
             )
+        fn = pg.get("fnir_ratio_worst_to_best")
+        if fn is not None:
+            Console().print(
+                f"worst/best FNIR ratio: {fn:.3g}{_interval(boot, 'fnir')}"
+                f" ({pg['worst_fnir_group']} / {pg['best_fnir_group']})"
+            )
+        if boot.get("resamples"):
+            Console().print(
+                f"[dim]intervals: central {boot['level']:.0%} of {boot['resamples']}"
+                " bootstrap resamples of the identities[/dim]"
+            )
+
+
+def _note(row: dict[str, Any]) -> str:
+    if row["low_sample"]:
+        return "low sample"
+    return "" if row.get("rated", True) else "no label: not rated"
+
+
+def _interval(boot: dict[str, Any], kind: str) -> str:
+    v = boot.get(f"{kind}_ratio_interval")
+    return "" if not v else f" [{v[0]:.3g}, {v[1]:.3g}]"
 
 
 def _rate(value: float | None, count: int | None = None) -> str:

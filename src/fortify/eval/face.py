@@ -22,6 +22,7 @@ import numpy as np
 
 from fortify.config import Settings
 from fortify.errors import InvalidInput
+from fortify.eval.bootstrap import Probes, group_ratio_intervals, mated_hit_scores
 from fortify.eval.det import DetCurve, identification_det, verification_det
 from fortify.eval.groups import per_group
 from fortify.eval.metrics import (
@@ -164,6 +165,10 @@ def read_groups(path: Path, column: str | None = None) -> dict[str, str]:
     return {r[0].strip(): r[col].strip() for r in rows if len(r) > col and r[col].strip()}
 
 
+def _pair(worst: str | None, best: str | None) -> tuple[str, str] | None:
+    return (worst, best) if worst is not None and best is not None and worst != best else None
+
+
 def evaluate_face(
     root: Path,
     settings: Settings,
@@ -180,11 +185,13 @@ def evaluate_face(
     outcomes: dict[str, Outcome] | None = None,
     duplicate_outcomes: dict[str, Outcome] | None = None,
     probe_tail: bool = False,
+    ratio_resamples: int = 1000,
 ) -> FaceEvalReport:
     """``outcomes`` (path -> template or failure code) skips extraction (bench scripts);
     ``duplicate_outcomes`` (same keys) are the templates the label-noise merge compares
     (default: the dlib part of ``outcomes``), so bench rows of other models merge the
-    same folders."""
+    same folders. ``ratio_resamples``: bootstrap resamples of the identities for the
+    intervals of the groups' worst/best ratios (:mod:`fortify.eval.bootstrap`)."""
     t_start = time.perf_counter()
     folders = list_identities(root)
     if max_identities is not None and 0 < max_identities < len(folders):
@@ -322,7 +329,7 @@ def evaluate_face(
         ng = [groups.get(i, "unknown") for i, _ in nonmated]
         fm = [groups.get(i, "unknown") for i, p in mated_items if not ok(p)]
         fn = [groups.get(i, "unknown") for i, p in split.nonmated_probes if not ok(p)]
-        metrics["per_group"] = per_group(
+        pg = per_group(
             mate_scores,
             mate_ranks,
             mg,
@@ -330,6 +337,25 @@ def evaluate_face(
             ng,
             failed_mated_groups=fm,
             failed_nonmated_groups=fn,
+        )
+        metrics["per_group"] = pg.to_dict()
+        failed_m = [i for i, p in mated_items if not ok(p)]
+        failed_n = [i for i, p in split.nonmated_probes if not ok(p)]
+        metrics["per_group"]["bootstrap"] = group_ratio_intervals(
+            Probes.of(
+                np.concatenate([mated_hit_scores(mate_scores, mate_ranks), [-np.inf] * len(fm)]),
+                [i for i, _ in mated] + failed_m,
+                mg + fm,
+            ),
+            Probes.of(
+                np.concatenate([top_non, [-np.inf] * len(fn)]),
+                [i for i, _ in nonmated] + failed_n,
+                ng + fn,
+            ),
+            fnir_pair=_pair(pg.worst_fnir_group, pg.best_fnir_group),
+            fpir_pair=_pair(pg.worst_fpir_group, pg.best_fpir_group),
+            resamples=ratio_resamples,
+            seed=seed,
         ).to_dict()
     table = score_to_fpr_table(ims)
     tail = probe_tail_table(x, [str(v) for v in labels], table.scores) if probe_tail else None

@@ -39,6 +39,13 @@ class GroupResult:
     open_set: OpenSetResult | None
     low_sample: bool
     n_false_positives: int | None = None  # non-mated searches at or above the threshold
+    labelled: bool = True
+    """False for the probes without a group label: reported, never in a ratio."""
+
+    @property
+    def rated(self) -> bool:
+        """In the worst/best ratios: a labelled group with enough probes."""
+        return self.labelled and not self.low_sample
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -49,6 +56,7 @@ class GroupResult:
             "fpir_at_global_threshold": self.fpir_at_global_threshold,
             "fnir_at_global_threshold": self.fnir_at_global_threshold,
             "low_sample": self.low_sample,
+            "rated": self.rated,
             "open_set": None if self.open_set is None else self.open_set.to_dict(),
         }
 
@@ -57,10 +65,10 @@ class GroupResult:
 class PerGroupResult:
     """Per-group open-set metrics and FPIR disparity at one global threshold.
 
-    ``fpir_ratio_worst_to_best`` only uses groups that are not ``low_sample``; it is None when
-    fewer than two such groups exist and ``inf`` when the best is 0. ``to_dict`` reports the
-    bounded ratio instead: the best group's FPIR is floored at one event (1 / its non-mated
-    searches), so a best group with no false positive gives a finite lower bound
+    ``fpir_ratio_worst_to_best`` only uses the rated groups (labelled, not ``low_sample``);
+    None when fewer than two such groups exist and ``inf`` when the best is 0. ``to_dict``
+    reports the bounded ratio instead: the best group's FPIR is floored at one event (1 / its
+    non-mated searches), so a best group with no false positive gives a finite lower bound
     (``fpir_ratio_is_lower_bound``), next to both groups' false-positive counts.
     """
 
@@ -70,6 +78,11 @@ class PerGroupResult:
     fpir_ratio_worst_to_best: float | None
     worst_fpir_group: str | None
     best_fpir_group: str | None
+    fnir_ratio_worst_to_best: float | None = None
+    """Worst / best FNIR at the global threshold over the rated groups, the best floored
+    at one event (1 / its mated searches) where it has no miss; None under two groups."""
+    worst_fnir_group: str | None = None
+    best_fnir_group: str | None = None
 
     def bounded_ratio(self) -> tuple[float | None, bool]:
         """(worst / max(best, one event), floored?) over the rated groups."""
@@ -96,6 +109,9 @@ class PerGroupResult:
             "false_positives_best": None if b is None else b.n_false_positives,
             "worst_fpir_group": self.worst_fpir_group,
             "best_fpir_group": self.best_fpir_group,
+            "fnir_ratio_worst_to_best": self.fnir_ratio_worst_to_best,
+            "worst_fnir_group": self.worst_fnir_group,
+            "best_fnir_group": self.best_fnir_group,
             "groups": {k: g.to_dict() for k, g in self.groups.items()},
         }
 
@@ -121,12 +137,14 @@ def per_group(
     rank: int = 1,
     min_mated: int = 20,
     min_nonmated: int = 100,
+    unrated: Sequence[str] = ("unknown",),
 ) -> PerGroupResult:
     """Open-set metrics per group, plus FPIR/FNIR at the threshold set on *all* probes.
 
     Group labels are compared as strings. ``failed_*_groups`` give one label per probe that
     failed to acquire. Groups with fewer than ``min_mated`` mated or ``min_nonmated``
-    non-mated probes are flagged ``low_sample`` and left out of the disparity ratio.
+    non-mated probes are flagged ``low_sample`` and left out of the disparity ratio, as
+    are the ``unrated`` labels (probes without a group: not a demographic group).
     """
     m_scores = _scores(mated_scores)
     m_ranks = np.asarray(mated_ranks, dtype=np.float64).ravel()
@@ -174,12 +192,14 @@ def per_group(
         low = n_m < min_mated or n_n < min_nonmated
         if low:
             logger.info("group %r has few samples (%d mated, %d non-mated)", name, n_m, n_n)
-        results[name] = GroupResult(name, n_m, n_n, fpir, fnir, sub, low, n_fp if n_n else None)
+        results[name] = GroupResult(
+            name, n_m, n_n, fpir, fnir, sub, low, n_fp if n_n else None, name not in unrated
+        )
 
     rated = {
         k: g.fpir_at_global_threshold
         for k, g in results.items()
-        if not g.low_sample and g.fpir_at_global_threshold is not None
+        if g.rated and g.fpir_at_global_threshold is not None
     }
     ratio: float | None = None
     worst = best = None
@@ -188,4 +208,18 @@ def per_group(
         best = min(rated, key=lambda k: rated[k] or 0.0)
         hi, lo = rated[worst] or 0.0, rated[best] or 0.0
         ratio = hi / lo if lo > 0 else (math.inf if hi > 0 else 1.0)
-    return PerGroupResult(global_fpir_target, thr, results, ratio, worst, best)
+    fn = {
+        k: (g.fnir_at_global_threshold, g.n_mated)
+        for k, g in results.items()
+        if g.rated and g.fnir_at_global_threshold is not None
+    }
+    fn_ratio: float | None = None
+    fn_worst = fn_best = None
+    if len(fn) >= 2:
+        fn_worst = max(fn, key=lambda k: fn[k][0])
+        fn_best = min(fn, key=lambda k: fn[k][0])
+        hi, (lo, n) = fn[fn_worst][0], fn[fn_best]
+        fn_ratio = max(1.0, hi / max(lo, 1.0 / n))
+    return PerGroupResult(
+        global_fpir_target, thr, results, ratio, worst, best, fn_ratio, fn_worst, fn_best
+    )
