@@ -68,6 +68,7 @@ def test_eval_face_json_plots_groups_calibration(
     assert (m["failure_to_acquire"] > 0) <= bool(codes)
     assert 0.5 <= m["rank1"] <= 1.0
     assert (tmp_path / "plots" / "det.png").stat().st_size > 1000
+    assert (tmp_path / "plots" / "groups.png").stat().st_size > 1000  # rates by group
     pg = m["per_group"]
     assert set(pg["groups"]) <= {"A", "B", "unknown"}
     assert pg["bootstrap"]["unit"] == "identity" and pg["bootstrap"]["resamples"] == 1000

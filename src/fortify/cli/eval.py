@@ -115,7 +115,8 @@ def register(cli: click.Group) -> None:
         "--plots",
         type=click.Path(path_type=Path),
         default=None,
-        help="Folder for the DET plot (det.png).",
+        help="Folder for the plots: det.png, det_verification.png and, with --groups,"
+        " groups.png (each group's FNIR and FPIR against the threshold).",
     )
     @click.option("--seed", type=int, default=0, show_default=True)
     @click.option(
@@ -218,6 +219,19 @@ def register(cli: click.Group) -> None:
             files += plot_det(
                 verif, plots / "det_verification.png", title=f"1:1 DET (all pairs): {m['label']}"
             )
+            pg = m.get("per_group")
+            named = [k for k, g in (pg or {}).get("groups", {}).items() if g.get("labelled")]
+            if report.group_probes is not None and pg is not None and named:
+                from fortify.eval.group_plots import plot_group_rates
+
+                thr = pg["global_threshold"]
+                files += plot_group_rates(
+                    *report.group_probes,
+                    named,
+                    float("nan") if thr is None else thr,
+                    plots / "groups.png",
+                    f"Per group, one threshold (FPIR {pg['global_fpir_target']:g}): {m['label']}",
+                )
             m["plots"] = [str(f) for f in files]
         if calibration_out is not None and report.impostor_table is not None:
             save_calibration(
@@ -239,4 +253,4 @@ def register(cli: click.Group) -> None:
         else:
             print_report(m)
             for f in m.get("plots", []):
-                click.echo(f"DET plot: {f}")
+                click.echo(f"plot: {f}")

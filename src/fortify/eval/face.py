@@ -49,6 +49,8 @@ class FaceEvalReport:
     gallery_templates: int = 0
     probe_tail: ProbeTail | None = None
     """The per-probe impostor tail (with ``probe_tail=True``; for ``--calibration-out``)."""
+    group_probes: tuple[Probes, Probes] | None = None
+    """(mated, non-mated) probes with their groups, when groups were given (for plots)."""
 
 
 def _per_identity_max(
@@ -324,6 +326,7 @@ def evaluate_face(
         "ms_per_image_p50": round(float(np.median(secs)) * 1000, 1) if secs else None,
         "seconds": round(time.perf_counter() - t_start, 1),
     }
+    group_probes: tuple[Probes, Probes] | None = None
     if groups:
         mg = [groups.get(i, "unknown") for i, _ in mated]
         ng = [groups.get(i, "unknown") for i, _ in nonmated]
@@ -341,7 +344,7 @@ def evaluate_face(
         metrics["per_group"] = pg.to_dict()
         failed_m = [i for i, p in mated_items if not ok(p)]
         failed_n = [i for i, p in split.nonmated_probes if not ok(p)]
-        metrics["per_group"]["bootstrap"] = group_ratio_intervals(
+        group_probes = (
             Probes.of(
                 np.concatenate([mated_hit_scores(mate_scores, mate_ranks), [-np.inf] * len(fm)]),
                 [i for i, _ in mated] + failed_m,
@@ -352,6 +355,9 @@ def evaluate_face(
                 [i for i, _ in nonmated] + failed_n,
                 ng + fn,
             ),
+        )
+        metrics["per_group"]["bootstrap"] = group_ratio_intervals(
+            *group_probes,
             fnir_pair=_pair(pg.worst_fnir_group, pg.best_fnir_group),
             fpir_pair=_pair(pg.worst_fpir_group, pg.best_fpir_group),
             resamples=ratio_resamples,
@@ -359,4 +365,4 @@ def evaluate_face(
         ).to_dict()
     table = score_to_fpr_table(ims)
     tail = probe_tail_table(x, [str(v) for v in labels], table.scores) if probe_tail else None
-    return FaceEvalReport(metrics, curves, table, top_non, len(gallery), tail)
+    return FaceEvalReport(metrics, curves, table, top_non, len(gallery), tail, group_probes)

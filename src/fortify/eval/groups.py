@@ -56,6 +56,7 @@ class GroupResult:
             "fpir_at_global_threshold": self.fpir_at_global_threshold,
             "fnir_at_global_threshold": self.fnir_at_global_threshold,
             "low_sample": self.low_sample,
+            "labelled": self.labelled,
             "rated": self.rated,
             "open_set": None if self.open_set is None else self.open_set.to_dict(),
         }

@@ -1,13 +1,16 @@
-"""Bootstrap intervals of the groups' worst/best ratios, resampling identities."""
+"""Bootstrap intervals of the groups' worst/best ratios (resampling identities), and the
+per-group rate curves."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from fortify.eval.bootstrap import Probes, group_ratio_intervals, mated_hit_scores
+from fortify.eval.group_plots import group_rate_curves, plot_group_rates
 from fortify.eval.groups import per_group
 
 
@@ -87,3 +90,15 @@ def test_fnir_ratio_and_unlabelled_group() -> None:
     assert res.worst_fnir_group == "A" and res.best_fnir_group == "B"
     assert not res.groups["unknown"].rated and res.groups["unknown"].fnir_at_global_threshold == 1
     assert res.to_dict()["groups"]["unknown"]["rated"] is False
+
+
+def test_group_rate_curves_and_plot(tmp_path: Path) -> None:
+    mated = Probes.of([0.2, 0.8, -np.inf, 0.9], ["x", "x", "y", "z"], ["a", "a", "b", "b"])
+    nonmated = Probes.of([0.1, 0.7, 0.3, 0.3], ["u", "v", "w", "w"], ["a", "a", "b", "b"])
+    c = group_rate_curves(mated, nonmated, ["a", "b"], np.array([0.0, 0.5, 1.0]))
+    fnir_a, fpir_a = c["a"]
+    assert fnir_a.tolist() == [0.0, 0.5, 1.0] and fpir_a.tolist() == [1.0, 0.5, 0.0]
+    fnir_b, fpir_b = c["b"]  # a failed capture is a miss at every threshold
+    assert fnir_b.tolist() == [0.5, 0.5, 1.0] and fpir_b.tolist() == [1.0, 0.0, 0.0]
+    (f,) = plot_group_rates(mated, nonmated, ["a", "b"], 0.5, tmp_path / "g.png", "t")
+    assert f.stat().st_size > 1000
