@@ -91,6 +91,8 @@ def test_transparency_report_is_aggregate_only(
             {
                 "label": "test eval",
                 "per_group": {
+                    "fnir_ratio_worst_to_best": 2.0,
+                    "bootstrap": {"fnir_ratio_interval": [0.8, 4.5]},
                     "groups": {
                         "group-a": {
                             "n_mated": 40,
@@ -106,7 +108,7 @@ def test_transparency_report_is_aggregate_only(
                             "fnir_at_global_threshold": 0.1,
                             "low_sample": True,
                         },
-                    }
+                    },
                 },
             }
         )
@@ -133,6 +135,7 @@ def test_transparency_report_is_aggregate_only(
     html = paths["html"].read_text()
     assert paths["pdf"].read_bytes().startswith(b"%PDF")
     assert html.count("<img") >= 5 and r["policy"]["digest"] in html
+    assert "worst/best FNIR ratio 2.00 (90% interval 0.80 to 4.50)" in html
     raw = html + paths["json"].read_text()
     # digests and chain hashes are random hex: a short reference like "7202" can occur
     # inside one by chance, which is not a leak, so they are blanked for the short secrets

@@ -86,7 +86,9 @@ def _accuracy(path: Path | None) -> dict[str, Any] | None:
         m = json.loads(path.read_text())
     except (OSError, ValueError) as exc:
         raise InvalidInput(f"evaluation report {path} is not JSON: {exc}") from exc
-    groups = (m.get("per_group") or {}).get("groups") or {}
+    pg = m.get("per_group") or {}
+    boot = pg.get("bootstrap") or {}
+    groups = pg.get("groups") or {}
     return {
         "label": str(m.get("label", "")),
         "file": path.name,
@@ -101,7 +103,11 @@ def _accuracy(path: Path | None) -> dict[str, Any] | None:
             }
             for name, r in groups.items()
         },
-        "fpir_ratio_worst_to_best": (m.get("per_group") or {}).get("fpir_ratio_worst_to_best"),
+        "fpir_ratio_worst_to_best": pg.get("fpir_ratio_worst_to_best"),
+        "fnir_ratio_worst_to_best": pg.get("fnir_ratio_worst_to_best"),
+        # 90 % bootstrap intervals over identities (fortify.eval.bootstrap), when reported
+        "fpir_ratio_interval": boot.get("fpir_ratio_interval"),
+        "fnir_ratio_interval": boot.get("fnir_ratio_interval"),
     }
 
 

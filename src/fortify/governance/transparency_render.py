@@ -133,6 +133,25 @@ def _summary_rows(r: dict[str, Any]) -> list[tuple[str, Any]]:
     ]
 
 
+def _ratios(acc: dict[str, Any]) -> str:
+    """The worst/best ratios at the one global threshold, with their 90 % intervals."""
+    parts = []
+    for kind in ("fnir", "fpir"):
+        ratio, ci = acc.get(f"{kind}_ratio_worst_to_best"), acc.get(f"{kind}_ratio_interval")
+        if ratio is None:
+            continue
+        text = f"worst/best {kind.upper()} ratio {float(ratio):.2f}"
+        if ci:
+            text += f" (90% interval {float(ci[0]):.2f} to {float(ci[1]):.2f})"
+        parts.append(text)
+    if not parts:
+        return ""
+    return (
+        f"<p>{html.escape('; '.join(parts))}. An interval that includes 1 means these data "
+        "do not establish which group is worse.</p>"
+    )
+
+
 def write_html(r: dict[str, Any], figs: list[tuple[str, Figure]], path: Path) -> None:
     imgs = "".join(
         f"<figure><img alt='{html.escape(name.replace('_', ' '))}' "
@@ -151,7 +170,7 @@ def write_html(r: dict[str, Any], figs: list[tuple[str, Figure]], path: Path) ->
                 )
                 for n, g in acc["groups"].items()
             ]
-        )
+        ) + _ratios(acc)
     cats = _table(
         [
             (
