@@ -39,7 +39,11 @@ def print_report(m: dict[str, Any]) -> None:
     )
     t.add_row("failure to enrol", f"{m['failure_to_enroll']:.4f}")
     t.add_row("FNMR at FMR 0.001 (all pairs)", f"{m['fnmr_at_fmr_0.001']:.4f}")
-    t.add_row("ms per image p50 (decode+detect+template)", str(m["ms_per_image_p50"]))
+    ms = m["ms_per_image_p50"]
+    t.add_row(
+        "ms per image p50 (decode+detect+template)",
+        "n/a (templates from the cache)" if ms is None else str(ms),
+    )
     Console().print(t)
     if m.get("label_noise_merged"):
         Console().print(
