@@ -56,6 +56,7 @@ from fortify.errors import FortifyError
 from fortify.eval.face import evaluate_face, read_groups
 from fortify.eval.protocol import all_pairs, list_identities, pair_scores
 from fortify.matching.calibration import Calibration
+from fortify.matching.normal_tail import fit_normal_tail
 from fortify.modalities.face.arcface_onnx import aligned_crop, make_session
 from fortify.modalities.face.edgeface import EdgeFaceExtractor
 from fortify.modalities.face.engine import Engine
@@ -389,24 +390,27 @@ def cmd_calcheck(root: Path, out: Path, home: Path, seed: int, parts: str) -> No
     w = {parts: 1.0} if parts in ("e", "em", "eg") else {"d": 0.7, "s": 0.3}
     o = _outcomes(fails, paths, fuse_parts(units, w))
     head = "| fitted on -> applied to | enrolled | gallery | target |"
-    print(head + " pooled: threshold, achieved (FPs) | per probe: threshold, achieved (FPs) |")
-    print("|---|---|---|---|---|---|")
+    print(head + " pooled: threshold, achieved (FPs) | per probe: threshold, achieved (FPs) |"
+          " per probe + normal tail (shipped) |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|")
     for a, b, tag in ((fit_root, test_root, "fit -> test"), (test_root, fit_root, "test -> fit")):
         ra = evaluate_face(a, st, outcomes=o, label="cal", duplicate_outcomes=_DUP, probe_tail=True)
         assert ra.impostor_table is not None
         pooled = Calibration("x", ra.impostor_table, tag, {})
         per = Calibration("x", ra.impostor_table, tag, {}, ra.probe_tail)
+        normal = fit_normal_tail(ra.impostor_table)
+        shipped = Calibration("x", ra.impostor_table, tag, {}, ra.probe_tail, normal)
         for enroll in ("one", "all_but_one"):
             rb = evaluate_face(b, st, outcomes=o, label="t", enroll=enroll, duplicate_outcomes=_DUP)  # type: ignore[arg-type]
             assert rb.nonmated_top is not None
             n, top = rb.gallery_templates, rb.nonmated_top
             for target in (0.1, 0.01):
                 cells = []
-                for cal in (pooled, per):
+                for cal in (pooled, per, shipped):
                     t, _ = cal.threshold(target, n)
                     h = int((top >= t).sum())
                     cells.append(f"{t:.3f}, {h / len(top):.4f} ({h}/{len(top)})")
-                print(f"| {tag} | {enroll} | {n} | {target} | {cells[0]} | {cells[1]} |")
+                print(f"| {tag} | {enroll} | {n} | {target} | {' | '.join(cells)} |")
 
 
 def cmd_latency(root: Path, home: Path, n: int) -> None:

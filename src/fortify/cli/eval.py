@@ -181,6 +181,7 @@ def register(cli: click.Group) -> None:
         from fortify.eval.face import evaluate_face, read_groups
         from fortify.eval.templates import model_tag
         from fortify.matching.calibration import save_calibration
+        from fortify.matching.normal_tail import fit_normal_tail
 
         if not directory.is_dir():
             fail(f"{directory} is not a directory", "invalid_input")
@@ -250,6 +251,7 @@ def register(cli: click.Group) -> None:
                     **({"model_tag": tag} if (tag := model_tag(settings)) else {}),
                 },
                 report.probe_tail,
+                fit_normal_tail(report.impostor_table),
             )
             m["calibration"] = str(calibration_out)
         if as_json:

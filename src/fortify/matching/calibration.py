@@ -16,6 +16,13 @@ was compared against, FPIR is the mean over probes of each probe's own chance of
 which does not count a probe that reaches many gallery photos as many false positives.
 Beyond that size, and for older tables, the pooled estimate above is used
 (:meth:`Calibration.basis`).
+
+Tables made since issue 13's sixth round also carry a normal tail
+(:mod:`fortify.matching.normal_tail`): above the score where the table's FMR is 1e-4 the
+rate comes from a normal tail fitted on the table's body, not from the few impostor
+pairs up there (which, in evaluation data, are mostly one person filed under two
+names). Thresholds that land there, for galleries of more than about a hundred templates
+at FPIR 0.01, use the pooled estimate with the modelled rate.
 """
 
 from __future__ import annotations
@@ -32,6 +39,7 @@ import numpy as np
 
 from fortify.errors import ConfigError
 from fortify.eval.metrics import FmrTable
+from fortify.matching.normal_tail import NormalTail
 from fortify.matching.probe_tail import ProbeTail
 
 log = logging.getLogger(__name__)
@@ -46,6 +54,7 @@ class Calibration:
     source: str
     meta: dict[str, Any]
     tail: ProbeTail | None = None
+    normal_tail: NormalTail | None = None
 
     def basis(self, gallery_size: int) -> str:
         """``per_probe`` where the per-probe tail speaks for this gallery size, else ``pooled``."""
@@ -54,22 +63,37 @@ class Calibration:
         return "pooled"
 
     def fmr(self, score: float) -> float:
+        nt = self.normal_tail
+        if nt is not None and score > nt.join:
+            return float(nt.fmr([score])[0])
         return float(self.table.estimate_many(np.asarray([score]))[0])
+
+    def _modelled(self, score: float) -> bool:
+        return self.normal_tail is not None and score > self.normal_tail.join
 
     def fpir(self, score: float, gallery_size: int) -> float:
         """Estimated chance that a non-mated search reaches ``score`` in this gallery."""
         n = max(1, gallery_size)
-        if self.tail is not None and self.basis(n) == "per_probe":
+        if self.tail is not None and self.basis(n) == "per_probe" and not self._modelled(score):
             return float(self.tail.fpir_at([score], n)[0])
         f = self.fmr(score)
         return float(-math.expm1(n * math.log1p(-min(f, 1 - 1e-15))))
 
     def threshold(self, target_fpir: float, gallery_size: int) -> tuple[float, bool]:
-        """(threshold, resolution_limited) for a target FPIR at this gallery size."""
+        """(threshold, resolution_limited) for a target FPIR at this gallery size.
+
+        ``resolution_limited``: the calibration data cannot resolve the rate this needs
+        (the threshold is the normal tail's extrapolation, or, without one, just above the
+        highest impostor score seen)."""
         n = max(1, gallery_size)
         if self.tail is not None and self.basis(n) == "per_probe":
-            return self.tail.threshold(target_fpir, n)
+            t, limited = self.tail.threshold(target_fpir, n)
+            if not self._modelled(t):
+                return t, limited
         per_comparison = -math.expm1(math.log1p(-target_fpir) / n)
+        nt = self.normal_tail
+        if nt is not None and nt.score_at(per_comparison) > nt.join:
+            return nt.score_at(per_comparison), per_comparison < self.table.floor
         scores, fmr = self.table.scores, self.table.fmr
         ok = np.nonzero(fmr <= per_comparison)[0]
         if ok.size == 0:
@@ -83,6 +107,7 @@ class Calibration:
             "source": self.source,
             "table": self.table.to_dict(),
             **({"probe_tail": self.tail.to_dict()} if self.tail is not None else {}),
+            **({"normal_tail": self.normal_tail.to_dict()} if self.normal_tail else {}),
             **{"meta": self.meta},
         }
 
@@ -93,11 +118,14 @@ def save_calibration(
     table: FmrTable,
     meta: dict[str, Any],
     tail: ProbeTail | None = None,
+    normal_tail: NormalTail | None = None,
 ) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     data: dict[str, Any] = {"model_id": model_id, "meta": meta, "table": table.to_dict()}
     if tail is not None:
         data["probe_tail"] = tail.to_dict()
+    if normal_tail is not None:
+        data["normal_tail"] = normal_tail.to_dict()
     path.write_text(json.dumps(data, indent=1))
 
 
@@ -109,8 +137,9 @@ def load_calibration(model_id: str, directory: Path | None = None) -> Calibratio
         data = json.loads(path.read_text())
         table = FmrTable.from_dict(data["table"])
         tail = ProbeTail.from_dict(data["probe_tail"]) if "probe_tail" in data else None
+        nt = NormalTail.from_dict(data["normal_tail"]) if "normal_tail" in data else None
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ConfigError(f"no usable calibration for model {model_id} at {path}: {exc}") from exc
     if data.get("model_id") != model_id:
         raise ConfigError(f"calibration {path} is for {data.get('model_id')}, not {model_id}")
-    return Calibration(model_id, table, str(path), dict(data.get("meta", {})), tail)
+    return Calibration(model_id, table, str(path), dict(data.get("meta", {})), tail, nt)
