@@ -38,9 +38,12 @@ def calibration(self: Gallery, modality: str = "face") -> Calibration | None:
 
 
 def calibration_basis(self: Gallery, modality: str, gallery_size: int) -> str | None:
-    """``per_probe`` or ``pooled``: which estimate set a calibrated threshold (or None)."""
+    """``per_probe``, ``pooled`` or ``normal_tail``: which estimate set a calibrated
+    threshold (:meth:`Calibration.decide`), or None without a calibration."""
     cal = calibration(self, modality)
-    return cal.basis(max(1, gallery_size)) if cal is not None else None
+    if cal is None:
+        return None
+    return cal.decide(self.settings.target_fpir, max(1, gallery_size))[2]
 
 
 def _find_calibration(self: Gallery, modality: str = "face") -> Calibration | None:

@@ -85,21 +85,28 @@ class Calibration:
         ``resolution_limited``: the calibration data cannot resolve the rate this needs
         (the threshold is the normal tail's extrapolation, or, without one, just above the
         highest impostor score seen)."""
+        thr, limited, _ = self.decide(target_fpir, gallery_size)
+        return thr, limited
+
+    def decide(self, target_fpir: float, gallery_size: int) -> tuple[float, bool, str]:
+        """(threshold, resolution_limited, basis): ``basis`` says which estimate set it,
+        ``per_probe``, ``pooled`` or ``normal_tail`` (the pooled estimate with the normal
+        tail's rate)."""
         n = max(1, gallery_size)
         if self.tail is not None and self.basis(n) == "per_probe":
             t, limited = self.tail.threshold(target_fpir, n)
             if not self._modelled(t):
-                return t, limited
+                return t, limited, "per_probe"
         per_comparison = -math.expm1(math.log1p(-target_fpir) / n)
         nt = self.normal_tail
         if nt is not None and nt.score_at(per_comparison) > nt.join:
-            return nt.score_at(per_comparison), per_comparison < self.table.floor
+            return nt.score_at(per_comparison), per_comparison < self.table.floor, "normal_tail"
         scores, fmr = self.table.scores, self.table.fmr
         ok = np.nonzero(fmr <= per_comparison)[0]
         if ok.size == 0:
             # below what the calibration data can resolve: stay above every impostor seen
-            return float(scores[-1]) + 0.005, True
-        return float(scores[ok[0]]), False
+            return float(scores[-1]) + 0.005, True, "pooled"
+        return float(scores[ok[0]]), False, "pooled"
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -91,7 +91,9 @@ class SearchPublic(BaseModel):
     calibration_basis: str | None = Field(
         default=None,
         description='How the calibrated threshold was estimated: "per_probe" (each '
-        'calibration photo\'s own false-match rate) or "pooled" (all comparisons as one).',
+        'calibration photo\'s own false-match rate), "pooled" (all comparisons as one) or '
+        '"normal_tail" (pooled, with the rate of a normal tail fitted on the calibration '
+        "table's body: large galleries).",
     )
     captures: int = 1
     consistency: ConsistencyPublic | None = None

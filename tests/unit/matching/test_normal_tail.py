@@ -77,3 +77,14 @@ def test_default_model_ships_a_tail_that_keeps_small_galleries_as_they_were() ->
     assert cal.normal_tail is not None and cal.normal_tail.max_residual < 0.05
     assert cal.threshold(0.01, 100)[0] == pytest.approx(0.433, abs=0.002)
     assert 0.5 < cal.threshold(0.01, 10_000)[0] < 0.6  # was 0.856, set by label noise
+
+
+def test_decide_names_the_estimate_that_set_the_threshold() -> None:
+    table = score_to_fpr_table(_noisy_impostors())
+    cal = Calibration("m", table, "", {}, None, fit_normal_tail(table))
+    assert cal.decide(0.01, 10)[2] == "pooled"
+    assert cal.decide(0.01, 10_000)[2] == "normal_tail"
+    assert cal.decide(0.01, 10_000)[:2] == cal.threshold(0.01, 10_000)
+    shipped = load_calibration("edgeface-s-v2")
+    assert shipped.decide(0.01, 100)[2] == "per_probe"
+    assert shipped.decide(0.01, 10**6)[2] == "normal_tail"
