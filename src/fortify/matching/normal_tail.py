@@ -36,6 +36,10 @@ from fortify.eval.metrics import FmrTable
 
 FloatArray = npt.NDArray[np.float64]
 _N = NormalDist()
+FLOOR = 1e-12
+"""The smallest rate the tail claims: a threshold for FPIR 0.01 in a gallery of ten
+billion templates needs no less, and a candidate's score never earns a smaller FMR (an
+extrapolation six decades past the data is not evidence for more)."""
 _ERFC = np.vectorize(math.erfc, otypes=[np.float64])
 
 
@@ -59,11 +63,11 @@ class NormalTail:
 
     def fmr(self, scores: npt.ArrayLike) -> FloatArray:
         z = self.a + self.b * np.asarray(scores, np.float64)
-        return np.asarray(0.5 * _ERFC(z / math.sqrt(2.0)), np.float64)
+        return np.asarray(np.maximum(0.5 * _ERFC(z / math.sqrt(2.0)), FLOOR), np.float64)
 
     def score_at(self, fmr: float) -> float:
-        """The score whose modelled FMR is ``fmr``."""
-        return (_isf(min(max(fmr, 1e-300), 0.5)) - self.a) / self.b
+        """The score whose modelled FMR is ``fmr`` (at least :data:`FLOOR`)."""
+        return (_isf(min(max(fmr, FLOOR), 0.5)) - self.a) / self.b
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -88,3 +88,11 @@ def test_decide_names_the_estimate_that_set_the_threshold() -> None:
     shipped = load_calibration("edgeface-s-v2")
     assert shipped.decide(0.01, 100)[2] == "per_probe"
     assert shipped.decide(0.01, 10**6)[2] == "normal_tail"
+
+
+def test_no_rate_below_the_floor() -> None:
+    from fortify.matching.normal_tail import FLOOR
+
+    t = fit_normal_tail(score_to_fpr_table(_noisy_impostors()))
+    assert t is not None
+    assert float(t.fmr([5.0])[0]) == FLOOR and t.score_at(1e-30) == t.score_at(FLOOR)
