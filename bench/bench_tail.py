@@ -3,9 +3,10 @@
     python bench/bench_tail.py ../shared/data/faces/celeba --out /tmp/edge3 \
         --exclude 7312,7314,7317,7319,7326,7433,7450
 
-Reads the served EdgeFace v2 templates (part ``eg``) that ``bench_edgeface.py extract``
-stored, builds the impostor-score table of every pair of photos in different folders (the
-harness's merges of folders sharing a photograph applied), and compares:
+Reads the served EdgeFace v2 templates (part ``eg``; ``--part e``: v1, every crop kept) that
+``bench_edgeface.py extract`` stored, builds the impostor-score table of every pair of
+photos in different folders (the harness's merges of folders sharing a photograph applied),
+and compares:
 
 1. the score at FMR 1e-3 ... 1e-7 read off the table of all folders, off the table
    without the ``--exclude`` folders (known label noise: one person filed under two
@@ -58,9 +59,10 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=Path("/tmp/edge3"))
     ap.add_argument("--exclude", default="7312,7314,7317,7319,7326,7433,7450")
     ap.add_argument("--seeds", type=int, nargs="+", default=[1, 4])
+    ap.add_argument("--part", default="eg", help="eg: v2 as served (default); e: v1")
     a = ap.parse_args()
     _, paths, units = load(a.out)
-    x = units["eg"]
+    x = units[a.part]
     drop = set(a.exclude.split(",")) if a.exclude else set()
     head = " | ".join(f"FMR {f:g}" for f in FMRS)
     print(f"1. score at | {head} |")
