@@ -63,9 +63,11 @@ class Calibration:
         return "pooled"
 
     def fmr(self, score: float) -> float:
+        """A score's estimated false-match rate, never below what the calibration data
+        resolve (``1 / (n_impostor + 1)``): only thresholds extrapolate past the data."""
         nt = self.normal_tail
         if nt is not None and score > nt.join:
-            return float(nt.fmr([score])[0])
+            return max(float(nt.fmr([score])[0]), self.table.floor)
         return float(self.table.estimate_many(np.asarray([score]))[0])
 
     def _modelled(self, score: float) -> bool:

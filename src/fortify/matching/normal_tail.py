@@ -37,9 +37,9 @@ from fortify.eval.metrics import FmrTable
 FloatArray = npt.NDArray[np.float64]
 _N = NormalDist()
 FLOOR = 1e-12
-"""The smallest rate the tail claims: a threshold for FPIR 0.01 in a gallery of ten
-billion templates needs no less, and a candidate's score never earns a smaller FMR (an
-extrapolation six decades past the data is not evidence for more)."""
+"""The smallest rate the tail gives: a threshold for FPIR 0.01 in a gallery of ten billion
+templates needs no less. (A candidate's estimated FMR goes no lower than the calibration
+data resolve: :meth:`fortify.matching.calibration.Calibration.fmr`.)"""
 _ERFC = np.vectorize(math.erfc, otypes=[np.float64])
 
 
