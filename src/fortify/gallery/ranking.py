@@ -37,15 +37,6 @@ def calibration(self: Gallery, modality: str = "face") -> Calibration | None:
     return self.calibration_cache[modality]
 
 
-def calibration_basis(self: Gallery, modality: str, gallery_size: int) -> str | None:
-    """``per_probe``, ``pooled`` or ``normal_tail``: which estimate set a calibrated
-    threshold (:meth:`Calibration.decide`), or None without a calibration."""
-    cal = calibration(self, modality)
-    if cal is None:
-        return None
-    return cal.decide(self.settings.target_fpir, max(1, gallery_size))[2]
-
-
 def _find_calibration(self: Gallery, modality: str = "face") -> Calibration | None:
     model_id = self.index_for(modality).model_id
     for directory in (self.settings.home / "calibration", None):
@@ -57,8 +48,12 @@ def _find_calibration(self: Gallery, modality: str = "face") -> Calibration | No
     return None
 
 
-def decision_threshold(self: Gallery, modality: str = "face") -> tuple[float, str, bool]:
-    """(threshold, "fixed" | "calibrated", resolution_limited) for the current gallery."""
+def decision_threshold(
+    self: Gallery, modality: str = "face"
+) -> tuple[float, str, bool, str | None]:
+    """(threshold, "fixed" | "calibrated", resolution_limited, calibration basis) for the
+    current gallery; the basis (``per_probe``, ``pooled`` or ``normal_tail``,
+    :meth:`Calibration.decide`) is None for a fixed threshold."""
     fixed = (
         self.settings.match_threshold
         if modality == "face"
@@ -66,7 +61,7 @@ def decision_threshold(self: Gallery, modality: str = "face") -> tuple[float, st
     )
     cal = calibration(self, modality)
     if fixed is not None:
-        return fixed, "fixed", False
+        return fixed, "fixed", False, None
     index = self.index_for(modality)
     if cal is None:
         raise ConfigError(
@@ -74,8 +69,8 @@ def decision_threshold(self: Gallery, modality: str = "face") -> tuple[float, st
             f"--calibration-out $FORTIFY_HOME/calibration/{index.model_id}.json` "
             "or set FORTIFY_MATCH_THRESHOLD"
         )
-    thr, limited = cal.threshold(self.settings.target_fpir, max(1, index.ntotal))
-    return thr, "calibrated", limited
+    thr, limited, basis = cal.decide(self.settings.target_fpir, max(1, index.ntotal))
+    return thr, "calibrated", limited, basis
 
 
 def rank_candidates(

@@ -23,7 +23,6 @@ from fortify.gallery.doc_capture import carry_document
 from fortify.gallery.fused import fused_audit, fused_ranking
 from fortify.gallery.oversight import make_filter, scoped, summary_row
 from fortify.gallery.ranking import (
-    calibration_basis,
     consistency,
     decision_threshold,
     rank_candidates,
@@ -273,7 +272,7 @@ def _result(
     last = probe_info or (captures[-1] if isinstance(captures[-1], Acquisition) else None)
     mod = self.modality(modality)
     index = self.index_for(modality)
-    threshold, source, limited = decision_threshold(self, modality)
+    threshold, source, limited, basis = decision_threshold(self, modality)
     candidates = rank_candidates(self, mod.fuse(templates), k, threshold, modality)
     candidates = annotate_disputes(self, candidates)
     probes: list[Any] = templates if mod.search_shortlist else [t.vector for t in templates]
@@ -285,9 +284,7 @@ def _result(
         "threshold_source": source,
         "target_fpir": self.settings.target_fpir if source == "calibrated" else None,
         "threshold_resolution_limited": limited,
-        "calibration_basis": calibration_basis(self, modality, index.ntotal)
-        if source == "calibrated"
-        else None,
+        "calibration_basis": basis,
         "model": index.model_id,
         "model_version": last.template.model_version if last else "",
         "created_at": created.isoformat(),

@@ -65,9 +65,8 @@ class Calibration:
     def fmr(self, score: float) -> float:
         """A score's estimated false-match rate, never below what the calibration data
         resolve (``1 / (n_impostor + 1)``): only thresholds extrapolate past the data."""
-        nt = self.normal_tail
-        if nt is not None and score > nt.join:
-            return max(float(nt.fmr([score])[0]), self.table.floor)
+        if self.normal_tail is not None and self._modelled(score):
+            return max(float(self.normal_tail.fmr([score])[0]), self.table.floor)
         return float(self.table.estimate_many(np.asarray([score]))[0])
 
     def _modelled(self, score: float) -> bool:
@@ -100,9 +99,10 @@ class Calibration:
             if not self._modelled(t):
                 return t, limited, "per_probe"
         per_comparison = -math.expm1(math.log1p(-target_fpir) / n)
-        nt = self.normal_tail
-        if nt is not None and nt.score_at(per_comparison) > nt.join:
-            return nt.score_at(per_comparison), per_comparison < self.table.floor, "normal_tail"
+        if self.normal_tail is not None:
+            t = self.normal_tail.score_at(per_comparison)
+            if self._modelled(t):
+                return t, per_comparison < self.table.floor, "normal_tail"
         scores, fmr = self.table.scores, self.table.fmr
         ok = np.nonzero(fmr <= per_comparison)[0]
         if ok.size == 0:
