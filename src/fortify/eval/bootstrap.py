@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from fortify.eval.metrics import _mated_hits, _scores, _threshold_for
+from fortify.eval.metrics import _scores, _threshold_for
 
 Floats = NDArray[np.float64]
 
@@ -80,11 +80,6 @@ class Probes:
         return np.array([where.get(str(g), len(names)) for g in self.groups], np.int64)
 
 
-def mated_hit_scores(scores: ArrayLike, ranks: ArrayLike, rank: int = 1) -> Floats:
-    """The score a mated probe is accepted with: its mate's, if at rank <= ``rank``."""
-    return _mated_hits(scores, ranks, rank)
-
-
 def _ratio(errors: NDArray[Any], counts: NDArray[Any]) -> float:
     """Error rate of group 0 over that of group 1 (floored at one event); 1 if both are 0."""
     if errors.sum() <= 0:
@@ -111,9 +106,9 @@ def group_ratio_intervals(
 
     Each pair is (worst, best) as the point estimate found them, kept fixed: a lower end
     below 1 says the order itself is not established by these data. ``mated.scores`` are
-    the hit scores (:func:`mated_hit_scores`); ``nonmated.scores`` the best candidate score
-    of each non-mated probe. A resample in which a group of a pair has no probe is skipped
-    for that ratio.
+    the hit scores (``fortify.eval.metrics._mated_hits``); ``nonmated.scores`` the best
+    candidate score of each non-mated probe. A resample in which a group of a pair has no
+    probe is skipped for that ratio.
     """
     rng = np.random.default_rng(seed)
     fn_ratios: list[float] = []

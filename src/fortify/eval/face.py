@@ -22,11 +22,12 @@ import numpy as np
 
 from fortify.config import Settings
 from fortify.errors import InvalidInput
-from fortify.eval.bootstrap import Probes, group_ratio_intervals, mated_hit_scores
+from fortify.eval.bootstrap import Probes, group_ratio_intervals
 from fortify.eval.det import DetCurve, identification_det, verification_det
 from fortify.eval.groups import per_group
 from fortify.eval.metrics import (
     FmrTable,
+    _mated_hits,
     open_set_identification,
     score_to_fpr_table,
     verification_rates,
@@ -346,7 +347,7 @@ def evaluate_face(
         failed_n = [i for i, p in split.nonmated_probes if not ok(p)]
         group_probes = (
             Probes.of(
-                np.concatenate([mated_hit_scores(mate_scores, mate_ranks), [-np.inf] * len(fm)]),
+                np.concatenate([_mated_hits(mate_scores, mate_ranks, 1), [-np.inf] * len(fm)]),
                 [i for i, _ in mated] + failed_m,
                 mg + fm,
             ),

@@ -9,9 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fortify.eval.bootstrap import Probes, group_ratio_intervals, mated_hit_scores
+from fortify.eval.bootstrap import Probes, group_ratio_intervals
 from fortify.eval.group_plots import group_rate_curves, plot_group_rates
 from fortify.eval.groups import per_group
+from fortify.eval.metrics import _mated_hits
 
 
 def _side(rng: np.random.Generator, n_ids: int, per_id: int, miss: dict[str, float]) -> Probes:
@@ -69,7 +70,7 @@ def test_no_interval_without_a_pair_or_resamples() -> None:
 
 
 def test_failed_and_out_of_rank_probes_are_misses() -> None:
-    hits = mated_hit_scores([0.9, 0.8, float("nan")], [1, 2, 10**9])
+    hits = _mated_hits([0.9, 0.8, float("nan")], [1, 2, 10**9], 1)
     assert hits[0] == 0.9 and hits[1] == -np.inf and hits[2] == -np.inf
 
 
