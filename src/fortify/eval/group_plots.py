@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from fortify.eval.bootstrap import Probes
+from fortify.eval.plots import mark_x
 
 logger = logging.getLogger(__name__)
 
@@ -64,16 +65,7 @@ def plot_group_rates(
         ax_fp.plot(t[shown], fpir[shown], label=f"{g} ({n_n} non-mated)", linewidth=1.5)
     for ax, name in ((ax_fn, "FNIR (miss rate)"), (ax_fp, "FPIR (false positive rate)")):
         if np.isfinite(threshold):
-            ax.axvline(threshold, color="grey", linestyle="--", linewidth=1)
-            ax.annotate(
-                "global threshold",
-                (threshold, 1.0),
-                xycoords=("data", "axes fraction"),
-                textcoords="offset points",
-                xytext=(3, -12),
-                fontsize=8,
-                color="grey",
-            )
+            mark_x(ax, threshold, "global threshold", linestyle="--")
         ax.set_xlabel("threshold (score)")
         ax.set_ylabel(name)
         ax.grid(True, alpha=0.4)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from fortify.eval.det import DetCurve
 
@@ -14,6 +15,20 @@ _LABELS = {
     "identification": ("FPIR (false positive identification rate)", "FNIR (miss rate)"),
     "verification": ("FMR (false match rate)", "FNMR (false non-match rate)"),
 }
+
+
+def mark_x(ax: Any, x: float, label: str, linestyle: str = ":") -> None:
+    """A grey vertical line at ``x`` across ``ax``, labelled at its top."""
+    ax.axvline(x, color="grey", linestyle=linestyle, linewidth=1)
+    ax.annotate(
+        label,
+        (x, 1.0),
+        xycoords=("data", "axes fraction"),
+        textcoords="offset points",
+        xytext=(2, -10),
+        fontsize=8,
+        color="grey",
+    )
 
 
 def plot_det(
@@ -63,16 +78,7 @@ def plot_det(
             if y > 0:
                 ax.plot([target], [y], marker="o", color=line.get_color(), markersize=5)
     for target in marks:
-        ax.axvline(target, color="grey", linestyle=":", linewidth=1)
-        ax.annotate(
-            f"{target:g}",
-            (target, 1.0),
-            xycoords=("data", "axes fraction"),
-            textcoords="offset points",
-            xytext=(2, -10),
-            fontsize=8,
-            color="grey",
-        )
+        mark_x(ax, target, f"{target:g}")
     ax.set_xscale("log", nonpositive="mask")
     ax.set_yscale("log", nonpositive="mask")
     ax.set_xlim(max(min([*x_lows, *marks]) / 2, 1e-7), 1.0)
