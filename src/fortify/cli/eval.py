@@ -224,9 +224,9 @@ def register(cli: click.Group) -> None:
             files += plot_det(
                 verif, plots / "det_verification.png", title=f"1:1 DET (all pairs): {m['label']}"
             )
-            pg = m.get("per_group")
-            named = [k for k, g in (pg or {}).get("groups", {}).items() if g.get("labelled")]
-            if report.group_probes is not None and pg is not None and named:
+            pg = m.get("per_group") or {}
+            named = [k for k, g in pg.get("groups", {}).items() if g.get("labelled")]
+            if report.group_probes is not None and named:
                 from fortify.eval.group_plots import plot_group_rates
 
                 thr = pg["global_threshold"]

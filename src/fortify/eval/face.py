@@ -329,10 +329,14 @@ def evaluate_face(
     }
     group_probes: tuple[Probes, Probes] | None = None
     if groups:
-        mg = [groups.get(i, "unknown") for i, _ in mated]
-        ng = [groups.get(i, "unknown") for i, _ in nonmated]
-        fm = [groups.get(i, "unknown") for i, p in mated_items if not ok(p)]
-        fn = [groups.get(i, "unknown") for i, p in split.nonmated_probes if not ok(p)]
+        mated_ids = [i for i, _ in mated]
+        nonmated_ids = [i for i, _ in nonmated]
+        failed_m = [i for i, p in mated_items if not ok(p)]
+        failed_n = [i for i, p in split.nonmated_probes if not ok(p)]
+        mg, ng, fm, fn = (
+            [groups.get(i, "unknown") for i in ids]
+            for ids in (mated_ids, nonmated_ids, failed_m, failed_n)
+        )
         pg = per_group(
             mate_scores,
             mate_ranks,
@@ -343,18 +347,14 @@ def evaluate_face(
             failed_nonmated_groups=fn,
         )
         metrics["per_group"] = pg.to_dict()
-        failed_m = [i for i, p in mated_items if not ok(p)]
-        failed_n = [i for i, p in split.nonmated_probes if not ok(p)]
         group_probes = (
             Probes.of(
                 np.concatenate([_mated_hits(mate_scores, mate_ranks, 1), [-np.inf] * len(fm)]),
-                [i for i, _ in mated] + failed_m,
+                mated_ids + failed_m,
                 mg + fm,
             ),
             Probes.of(
-                np.concatenate([top_non, [-np.inf] * len(fn)]),
-                [i for i, _ in nonmated] + failed_n,
-                ng + fn,
+                np.concatenate([top_non, [-np.inf] * len(fn)]), nonmated_ids + failed_n, ng + fn
             ),
         )
         metrics["per_group"]["bootstrap"] = group_ratio_intervals(
