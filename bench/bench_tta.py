@@ -2,7 +2,7 @@
 
     nice python bench/bench_tta.py extract ../shared/data/faces/celeba --out /tmp/tta
     python bench/bench_tta.py table ../shared/data/faces/celeba --out /tmp/tta \
-        --groups ../shared/data/faces/celeba-groups.csv [--split-seed 2]
+        --groups ../shared/data/faces/celeba-groups.csv [--split-seed 2] [--parts /tmp/edge3]
 
 ``extract`` runs the served engine (``edgeface-s-v2``: the null-template check, turned
 copies, next largest face) once per photo, then embeds crops of the face it used, aligned
@@ -91,8 +91,8 @@ RUNS: dict[str, tuple[str, ...]] = {
 }
 
 
-def cmd_table(root: Path, out: Path, groups_csv: Path | None, home: Path) -> None:
-    load(out.parent / "edge3")  # the label-noise merge's dlib templates (bench_edgeface)
+def cmd_table(root: Path, out: Path, groups_csv: Path | None, home: Path, parts: Path) -> None:
+    load(parts)  # bench_edgeface's parts: the label-noise merge compares their dlib templates
     z = np.load(out / "tta.npz", allow_pickle=False)
     fails = {str(p): str(c) for p, c in zip(z["fail_paths"], z["fail_codes"], strict=True)}
     paths = [str(p) for p in z["ok_paths"]]
@@ -119,13 +119,16 @@ def main() -> None:
     ap.add_argument("--group-column", default=None)
     ap.add_argument("--split-seed", type=int, default=0)
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument(
+        "--parts", type=Path, default=Path("/tmp/edge3"), help="table: bench_edgeface's --out"
+    )
     a = ap.parse_args()
     bench_edgeface.GROUP_COLUMN[0] = a.group_column
     bench_edgeface.SPLIT_SEED[0] = a.split_seed
     if a.cmd == "extract":
         cmd_extract(a.root, a.out, a.home, a.workers)
     else:
-        cmd_table(a.root, a.out, a.groups, a.home)
+        cmd_table(a.root, a.out, a.groups, a.home, a.parts)
 
 
 if __name__ == "__main__":
