@@ -80,11 +80,17 @@ class Probes:
         return np.array([where.get(str(g), len(names)) for g in self.groups], np.int64)
 
 
-def _ratio(errors: NDArray[Any], counts: NDArray[Any]) -> float:
-    """Error rate of group 0 over that of group 1 (floored at one event); 1 if both are 0."""
+def _ratio(code: NDArray[np.int64], error: NDArray[Any], weight: NDArray[Any]) -> float | None:
+    """Error rate of group 0 over that of group 1 (floored at one event; 1 if neither has an
+    error) among weighted probes; None where a group has no probe. ``code``: each probe's
+    group, 0, 1 or 2 (neither)."""
+    errors = np.bincount(code, error * weight, minlength=3)[:2]
+    counts = np.bincount(code, weight, minlength=3)[:2]
+    if counts.min() <= 0:
+        return None
     if errors.sum() <= 0:
         return 1.0
-    rates = errors.astype(np.float64) / counts
+    rates = errors / counts
     return float(rates[0] / max(rates[1], 1.0 / counts[1]))
 
 
@@ -119,16 +125,10 @@ def group_ratio_intervals(
         wm, wn = mated.draw(rng), nonmated.draw(rng)
         neg = np.sort(np.repeat(nonmated.scores, wn))
         thr, _ = _threshold_for(neg, neg.size, global_fpir_target)
-        if fnir_pair:
-            m_err = np.bincount(m_code, (mated.scores < thr) * wm, minlength=3)[:2]
-            m_cnt = np.bincount(m_code, wm, minlength=3)[:2]
-            if m_cnt.min() > 0:
-                fn_ratios.append(_ratio(m_err, m_cnt))
-        if fpir_pair:
-            n_err = np.bincount(n_code, (nonmated.scores >= thr) * wn, minlength=3)[:2]
-            n_cnt = np.bincount(n_code, wn, minlength=3)[:2]
-            if n_cnt.min() > 0:
-                fp_ratios.append(_ratio(n_err, n_cnt))
+        if fnir_pair and (r := _ratio(m_code, mated.scores < thr, wm)) is not None:
+            fn_ratios.append(r)
+        if fpir_pair and (r := _ratio(n_code, nonmated.scores >= thr, wn)) is not None:
+            fp_ratios.append(r)
     tail = (1.0 - level) / 2 * 100
 
     def interval(r: list[float]) -> tuple[float, float] | None:
