@@ -15,22 +15,28 @@ from pathlib import Path
 import numpy as np
 
 from fortify.eval.bootstrap import Probes
+from fortify.eval.det import DetCurve, det_curve
 from fortify.eval.plots import mark_x
 
 logger = logging.getLogger(__name__)
 
 
 def group_rate_curves(
-    mated: Probes, nonmated: Probes, groups: Sequence[str], thresholds: np.ndarray
-) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """group -> (FNIR, FPIR) at each threshold (a hit is a mated score ``>= t``)."""
+    mated: Probes, nonmated: Probes, groups: Sequence[str]
+) -> dict[str, DetCurve]:
+    """group -> its FNIR and FPIR at each threshold (:func:`fortify.eval.det.det_curve`:
+    a mated probe is a hit, a non-mated one a false positive, at ``score >= T``)."""
     out = {}
     for g in groups:
-        m = np.sort(mated.scores[mated.groups == g])
-        n = np.sort(nonmated.scores[nonmated.groups == g])
-        fnir = np.searchsorted(m, thresholds, side="left") / max(1, m.size)
-        fpir = (n.size - np.searchsorted(n, thresholds, side="left")) / max(1, n.size)
-        out[g] = (fnir, fpir)
+        m, n = mated.scores[mated.groups == g], nonmated.scores[nonmated.groups == g]
+        out[g] = det_curve(
+            m,
+            n,
+            kind="identification",
+            n_positive_total=max(1, m.size),
+            n_negative_total=max(1, n.size),
+            max_points=None,
+        )
     return out
 
 
@@ -45,11 +51,7 @@ def plot_group_rates(
     """Write the two-panel plot to ``path`` (``.png``); returns the files written."""
     if not groups:
         raise ValueError("plot_group_rates needs at least one group")
-    finite = np.concatenate([mated.scores, nonmated.scores])
-    finite = finite[np.isfinite(finite)]
-    lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
-    t = np.linspace(lo, hi, 400)
-    curves = group_rate_curves(mated, nonmated, groups, t)
+    curves = group_rate_curves(mated, nonmated, groups)
 
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -57,12 +59,14 @@ def plot_group_rates(
     fig = Figure(figsize=(10.0, 4.5), dpi=120)
     FigureCanvasAgg(fig)
     ax_fn, ax_fp = fig.subplots(1, 2)
-    for g, (fnir, fpir) in curves.items():
+    for g, c in curves.items():
+        t, fnir, fpir = c.thresholds, c.false_negative, c.false_positive
         n_m = int(np.count_nonzero(mated.groups == g))
         n_n = int(np.count_nonzero(nonmated.groups == g))
-        ax_fn.plot(t[fnir > 0], fnir[fnir > 0], label=f"{g} ({n_m} mated)", linewidth=1.5)
-        shown = fpir > 0
-        ax_fp.plot(t[shown], fpir[shown], label=f"{g} ({n_n} non-mated)", linewidth=1.5)
+        # the rate at a threshold holds down to the previous one: steps-pre
+        steps = {"linewidth": 1.5, "drawstyle": "steps-pre"}
+        ax_fn.plot(t[fnir > 0], fnir[fnir > 0], label=f"{g} ({n_m} mated)", **steps)
+        ax_fp.plot(t[fpir > 0], fpir[fpir > 0], label=f"{g} ({n_n} non-mated)", **steps)
     for ax, name in ((ax_fn, "FNIR (miss rate)"), (ax_fp, "FPIR (false positive rate)")):
         if np.isfinite(threshold):
             mark_x(ax, threshold, "global threshold", linestyle="--")

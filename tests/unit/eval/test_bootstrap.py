@@ -96,10 +96,16 @@ def test_fnir_ratio_and_unlabelled_group() -> None:
 def test_group_rate_curves_and_plot(tmp_path: Path) -> None:
     mated = Probes.of([0.2, 0.8, -np.inf, 0.9], ["x", "x", "y", "z"], ["a", "a", "b", "b"])
     nonmated = Probes.of([0.1, 0.7, 0.3, 0.3], ["u", "v", "w", "w"], ["a", "a", "b", "b"])
-    c = group_rate_curves(mated, nonmated, ["a", "b"], np.array([0.0, 0.5, 1.0]))
-    fnir_a, fpir_a = c["a"]
+    c = group_rate_curves(mated, nonmated, ["a", "b"])
+
+    def at(g: str) -> tuple[np.ndarray, np.ndarray]:  # the step curve at 0, 0.5 and 1
+        t = c[g].thresholds
+        i = np.minimum(np.searchsorted(t, [0.0, 0.5, 1.0], side="left"), t.size - 1)
+        return c[g].false_negative[i], c[g].false_positive[i]
+
+    fnir_a, fpir_a = at("a")
     assert fnir_a.tolist() == [0.0, 0.5, 1.0] and fpir_a.tolist() == [1.0, 0.5, 0.0]
-    fnir_b, fpir_b = c["b"]  # a failed capture is a miss at every threshold
+    fnir_b, fpir_b = at("b")  # a failed capture is a miss at every threshold
     assert fnir_b.tolist() == [0.5, 0.5, 1.0] and fpir_b.tolist() == [1.0, 0.0, 0.0]
     (f,) = plot_group_rates(mated, nonmated, ["a", "b"], 0.5, tmp_path / "g.png", "t")
     assert f.stat().st_size > 1000
