@@ -93,7 +93,7 @@ def print_report(m: dict[str, Any]) -> None:
 def _note(row: dict[str, Any]) -> str:
     if row["low_sample"]:
         return "low sample"
-    return "" if row.get("rated", True) else "no label: not rated"
+    return "" if row.get("labelled", True) else "no label: not rated"
 
 
 def _interval(boot: dict[str, Any], kind: str) -> str:
